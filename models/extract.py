@@ -1,0 +1,138 @@
+"""Entities in a post: the seller's contacts, prices, turnaround and services; and masking of
+the victims' data a post may leak.
+
+Sellers' handles are indicators an analyst acts on, so they are kept as written. Victims' ID
+and bank card numbers (samples in an ad, leaked lists) are masked before a post is stored or
+sent; a number is masked only when its checksum is valid, so order numbers and phone numbers
+stay readable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from models.lexicon import load_lexicon
+from models.normalize import normalize
+
+KINDS = ("qq", "wechat", "telegram", "phone", "email", "price", "turnaround", "service")
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str
+    value: str
+
+
+_SEPARATOR = r"[\s:：=＝\-_~.,，|/❤♥💬👉]*"
+_QQ = re.compile(rf"(?:qq号码|qq号|qq|扣扣|企鹅|扣|q){_SEPARATOR}([1-9]\d{{4,11}})(?!\d)")
+_WECHAT = re.compile(
+    rf"(?:微信号|微信|薇信|薇锌|威信|加薇|vx|wx|weixin|v我|薇|v){_SEPARATOR}"
+    r"([a-z][-_a-z0-9]{5,19}|1[3-9]\d{9})(?![-_a-z0-9])"
+)
+_TELEGRAM_LINK = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/([a-z0-9_]{4,32})")
+_TELEGRAM_HANDLE = re.compile(r"(?<![\w.])@([a-z][a-z0-9_]{3,31})(?![\w@])")
+_TELEGRAM_NAMED = re.compile(
+    rf"(?:纸飞机|飞机|电报|telegram|tg){_SEPARATOR}@?([a-z][a-z0-9_]{{3,31}})(?![\w@])"
+)
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
+_PRICE = re.compile(r"(?:[¥￥]\s*(\d+(?:\.\d+)?))|(\d+(?:\.\d+)?)\s*(usdt|元|块|rmb|u|w)(?![a-z])")
+_TURNAROUND = re.compile(
+    r"秒出|当天出|当日出|当天出单|"
+    r"(?:出单时间|出单|时效)[:：\s]*(?:为)?\d+(?:\s*[-~至到]\s*\d+)?\s*(?:个)?(?:天|小时|分钟)|"
+    r"\d+(?:\s*[-~至到]\s*\d+)?\s*(?:个)?(?:天|小时|分钟)(?:内)?(?:出单|出结果|出)"
+)
+_PRICE_UNITS = {"usdt": "USDT", "u": "USDT", "元": "元", "块": "元", "rmb": "元", "w": "万元"}
+
+
+def extract_entities(text: str) -> list[Entity]:
+    """Every entity in *text*, in order of kind and then of appearance, without duplicates."""
+    normal = normalize(text)
+    found: list[Entity] = []
+    found += [Entity("qq", match.group(1)) for match in _QQ.finditer(normal)]
+    found += [Entity("wechat", match.group(1)) for match in _WECHAT.finditer(normal)]
+    for pattern in (_TELEGRAM_LINK, _TELEGRAM_HANDLE, _TELEGRAM_NAMED):
+        found += [Entity("telegram", "@" + match.group(1)) for match in pattern.finditer(normal)]
+    found += [Entity("phone", "".join(match.groups())) for match in _PHONE.finditer(normal)]
+    found += [Entity("email", match.group(0)) for match in _EMAIL.finditer(normal)]
+    found += [_price(match) for match in _PRICE.finditer(normal)]
+    found += [Entity("turnaround", match.group(0)) for match in _TURNAROUND.finditer(normal)]
+    found += [Entity("service", term) for term in _services(normal)]
+    return list(dict.fromkeys(_without_email_parts(found)))
+
+
+def _price(match: re.Match[str]) -> Entity:
+    if match.group(1) is not None:
+        return Entity("price", f"{match.group(1)} 元")
+    return Entity("price", f"{match.group(2)} {_PRICE_UNITS[match.group(3)]}")
+
+
+def _without_email_parts(found: list[Entity]) -> list[Entity]:
+    """Drop telegram handles that are only the tail of an e-mail address found too."""
+    emails = [entity.value for entity in found if entity.kind == "email"]
+    return [
+        entity
+        for entity in found
+        if entity.kind != "telegram" or not any(entity.value in email for email in emails)
+    ]
+
+
+def _services(normal: str) -> list[str]:
+    """Service terms of the lexicon in *normal*, by first appearance; a term inside a longer
+    one found at the same place (查档 in 查档机器人) is not repeated."""
+    hits: list[tuple[int, int, str]] = []
+    for term in load_lexicon():
+        if term.section == "service":
+            start = normal.find(term.term)
+            while start != -1:
+                hits.append((start, start + len(term.term), term.term))
+                start = normal.find(term.term, start + 1)
+    hits.sort(key=lambda hit: (hit[0], -hit[1]))
+    kept: list[tuple[int, int, str]] = []
+    for start, end, term in hits:
+        if not any(start >= s and end <= e for s, e, _ in kept):
+            kept.append((start, end, term))
+    return list(dict.fromkeys(term for _, _, term in kept))
+
+
+# --- masking victims' data ---------------------------------------------------------------
+
+_ID_NUMBER = re.compile(r"(?<![0-9a-zA-Z])(\d{17}[\dXx])(?![0-9a-zA-Z])")
+_CARD_NUMBER = re.compile(r"(?<![\d*])\d{4}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d*])")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def mask_personal_data(text: str) -> str:
+    """Mask checksum-valid 18-digit ID numbers (``110101********1234``) and Luhn-valid 16–19
+    digit bank card numbers (``6222********1234``); everything else is left as written."""
+    text = _ID_NUMBER.sub(_mask_id, text)
+    return _CARD_NUMBER.sub(_mask_card, text)
+
+
+def valid_id_number(number: str) -> bool:
+    """The GB 11643 checksum of an 18-character mainland ID number."""
+    total = sum(int(digit) * weight for digit, weight in zip(number, _ID_WEIGHTS, strict=False))
+    return _ID_CHECK[total % 11] == number[17].upper()
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum used by bank card numbers."""
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _mask_id(match: re.Match[str]) -> str:
+    number = match.group(1)
+    return number[:6] + "*" * 8 + number[-4:] if valid_id_number(number) else number
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    if 16 <= len(digits) <= 19 and luhn_valid(digits):
+        return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
+    return match.group(0)

@@ -1,0 +1,107 @@
+"""Commands of judgement: classify (texts, JSON lines, or stored posts) and models."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from monitor.cli.state import State, err_console, out_console
+from monitor.errors import UsageProblem
+
+
+def register(app: typer.Typer, state: State) -> None:
+    models_app = typer.Typer(help="Trained model versions.", no_args_is_help=True)
+    app.add_typer(models_app, name="models")
+
+    @app.command()
+    def classify(
+        texts: Annotated[list[str] | None, typer.Argument(
+            help="Texts to judge, for a person at a terminal.")] = None,
+        input_: Annotated[str | None, typer.Option(
+            "--input", "-i", help='JSON lines {"id","text"} from a file, or - for stdin; '
+            "one JSON line out per line in, same order.")] = None,
+        explain: Annotated[bool, typer.Option(
+            "--explain", help="Show the terms that pushed each judgement.")] = False,
+    ) -> None:
+        """Classify texts; with no text and no --input, judge the stored posts not yet judged."""
+        from monitor.classify import classify_pending
+        from monitor.modelstore import active_classifier
+
+        if texts and input_:
+            raise UsageProblem("give texts or --input, not both")
+        classifier = active_classifier(state.database())
+        if input_:
+            failed = _classify_stream(classifier, input_, explain)
+            if failed:
+                raise typer.Exit(1)
+        elif texts:
+            _classify_texts(classifier, texts, explain)
+        else:
+            report = classify_pending(state.database(), classifier)
+            out_console().print(f"classified {report.classified} posts with model "
+                                f"{report.model_version}: {report.flagged} offers")
+
+    @models_app.command("list")
+    def models_list() -> None:
+        """Model versions, their metrics, and which one is active."""
+        from monitor.modelstore import list_models
+
+        from models import CATEGORIES
+
+        table = Table("active", "version", "created", "texts", "macro F1")
+        for m in list_models(state.database()):
+            f1s = [m.metrics.get(c, {}).get("f1") for c in CATEGORIES]
+            macro = sum(f1s) / len(f1s) if all(isinstance(f, float) for f in f1s) else None
+            table.add_row("*" if m.active else "", m.version,
+                          m.created_at.isoformat(timespec="seconds"),
+                          str(m.training_summary.get("examples", "")),
+                          f"{macro:.3f}" if macro is not None else "")
+        out_console().print(table)
+
+    @models_app.command("activate")
+    def models_activate(version: Annotated[str, typer.Argument(help="Model version.")]) -> None:
+        """Make VERSION the model that judges new posts."""
+        from monitor.modelstore import activate
+
+        info = activate(state.database(), version)
+        out_console().print(f"model {info.version} is active")
+
+
+def _classify_stream(classifier, source: str, explain: bool) -> bool:
+    """Write one JSON line per input line; True if any line could not be judged."""
+    from monitor.classify import classify_lines
+
+    stream = sys.stdin if source == "-" else _open(source)
+    failed = False
+    for result in classify_lines(classifier, stream, explain=explain):
+        sys.stdout.write(result.line + "\n")
+        if result.error:
+            failed = True
+            err_console().print(f"skipped {result.error}", markup=False)
+    sys.stdout.flush()
+    return failed
+
+
+def _open(path: str):
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115 - read lazily by the generator
+    except OSError as error:
+        raise UsageProblem(f"cannot read {path}: {error.strerror}") from error
+
+
+def _classify_texts(classifier, texts: list[str], explain: bool) -> None:
+    from models import CATEGORIES
+
+    console = out_console()
+    for text, judgement in zip(texts, classifier.predict(texts), strict=True):
+        verdict = ("[bold red]OFFER[/] " + ", ".join(judgement.labels)
+                   if judgement.is_offer else "[green]benign[/]")
+        scores = "  ".join(f"{c} {judgement.scores[c]:.0%}" for c in CATEGORIES)
+        console.print(f"{verdict}  ({scores})")
+        console.print(f"  {text[:120]}", markup=False)
+        if explain and judgement.terms:
+            console.print("  because: " + ", ".join(
+                f"{term} ({weight:+.2f})" for term, weight in judgement.terms), markup=False)

@@ -1,0 +1,90 @@
+"""Commands that bring posts in and keep the loop going: crawl, ingest, run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor.cli.state import State, err_console, out_console
+from monitor.crawl import CrawlSummary
+
+
+def register(app: typer.Typer, state: State) -> None:
+    @app.command()
+    def crawl(
+        sources: Annotated[list[str] | None, typer.Argument(
+            help="Source names to crawl (default: every enabled source).")] = None,
+    ) -> None:
+        """Crawl sources now and store their posts (exit 1 if a source failed)."""
+        from monitor.crawl import crawl as run_crawl
+
+        summaries = run_crawl(state.config(), state.database(), sources or (),
+                              debug=state.debug)
+        print_crawls(summaries)
+        if any(s.status == "failed" for s in summaries):
+            raise typer.Exit(1)
+
+    @app.command()
+    def ingest(
+        file: Annotated[str, typer.Argument(
+            help="JSON lines file of posts collected elsewhere, or - for stdin.")],
+        source: Annotated[str, typer.Option(
+            "--source", "-s", help="The configured source these posts belong to.")],
+    ) -> None:
+        """Store posts given as JSON lines {"id","url","title","text","author","posted_at"}."""
+        from monitor.ingest import ingest_lines
+
+        config = state.config()
+        source_config = config.source(source)
+        lines = sys.stdin if file == "-" else _open_lines(Path(file))
+        report = ingest_lines(state.database(), source_config, lines)
+        for error in report.errors:
+            err_console().print(f"skipped {error}")
+        out_console().print(f"{report.new} new, {report.updated} updated, "
+                            f"{len(report.errors)} skipped")
+        if report.errors:
+            raise typer.Exit(1)
+
+    @app.command()
+    def run(
+        once: Annotated[bool, typer.Option(
+            "--once", help="Run every job once (crawl, classify, digest) and exit.")] = False,
+    ) -> None:
+        """Run the scheduler: each source on its cron, the digest on its cron."""
+        from monitor.scheduler import run_forever, run_once
+
+        config, db = state.config(), state.database()
+        if not once:
+            err_console().print(f"doxwatch: {len(config.sources)} sources, digest at "
+                                f"'{config.digest.schedule}' ({config.digest.timezone}); "
+                                "Ctrl-C to stop")
+            run_forever(config, db, debug=state.debug)
+            return
+        report = run_once(config, db, debug=state.debug)
+        print_crawls(report.crawls)
+        out_console().print(f"classified {report.classified.classified} posts, "
+                            f"{report.classified.flagged} offers")
+        from monitor.cli.digest import print_digest_report
+
+        print_digest_report(report.digest)
+        if not report.ok:
+            raise typer.Exit(1)
+
+
+def _open_lines(path: Path):
+    from monitor.errors import UsageProblem
+
+    try:
+        return path.open(encoding="utf-8")
+    except OSError as error:
+        raise UsageProblem(f"cannot read {path}: {error.strerror}") from error
+
+
+def print_crawls(summaries: list[CrawlSummary]) -> None:
+    console = out_console()
+    for s in summaries:
+        line = f"{s.source}: {s.status}, {s.items} items, {s.new_posts} new"
+        console.print(line + (f" — {s.error}" if s.error else ""), markup=False)

@@ -1,0 +1,44 @@
+"""The digest command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from monitor.cli.state import State, out_console
+from monitor.digest import DigestReport
+
+
+def register(app: typer.Typer, state: State) -> None:
+    @app.command()
+    def digest(
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Print the next digest; send and record nothing.")] = False,
+    ) -> None:
+        """Send what was flagged since the last digest to the configured channels."""
+        from alerts.render import render_text
+        from monitor.digest import preview_digest, run_digest
+        from monitor.modelstore import active_classifier
+
+        config, db = state.config(), state.database()
+        classifier = active_classifier(db)
+        if dry_run:
+            out_console().print(render_text(preview_digest(config, db, classifier)),
+                                markup=False)
+            return
+        report = run_digest(config, db, classifier)
+        print_digest_report(report)
+        if report.failed:
+            raise typer.Exit(1)
+
+
+def print_digest_report(report: DigestReport) -> None:
+    console = out_console()
+    if report.digest is None:
+        console.print("digest: nothing new since the last digest")
+    else:
+        console.print(f"digest {report.digest.id}: {len(report.digest.entries)} offers")
+    for d in report.deliveries:
+        line = f"  digest {d.digest_id} → {d.channel}: {d.status}"
+        console.print(line + (f" ({d.error})" if d.error else ""), markup=False)

@@ -1,0 +1,50 @@
+"""Looking at stored posts: posts list, posts show."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from monitor.cli.state import State, out_console
+
+
+def register(app: typer.Typer, state: State) -> None:
+    posts_app = typer.Typer(help="Stored posts.", no_args_is_help=True)
+    app.add_typer(posts_app, name="posts")
+
+    @posts_app.command("list")
+    def posts_list(
+        flagged: Annotated[bool, typer.Option(
+            "--flagged", help="Only posts the active model flags as offers.")] = False,
+        source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+        limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 50,
+    ) -> None:
+        """The newest posts, with the active model's verdict."""
+        from monitor.posts import list_posts
+
+        rows = list_posts(state.database(), flagged=flagged, source=source, limit=limit)
+        table = Table("id", "source", "first seen", "labels", "title")
+        for row in rows:
+            table.add_row(str(row.id), row.source, row.first_seen, ", ".join(row.labels) or "-",
+                          (row.title or row.text)[:60])
+        out_console().print(table)
+
+    @posts_app.command("show")
+    def posts_show(post_id: Annotated[int, typer.Argument(help="Post id.")]) -> None:
+        """One post in full: text, judgements, entities, labels."""
+        from monitor.posts import show_post
+
+        detail = show_post(state.database(), post_id)
+        console = out_console()
+        console.print(f"[bold]#{detail.id}[/] {detail.source}  {detail.url}")
+        console.print(f"title: {detail.title or '-'}", markup=False)
+        console.print(f"author: {detail.author or '-'}  posted: {detail.posted_at or '-'}  "
+                      f"first seen: {detail.first_seen}", markup=False)
+        console.print(detail.text, markup=False)
+        for p in detail.predictions:
+            console.print(f"model {p['model_version']}: {', '.join(p['labels']) or 'benign'} "
+                          f"{p['scores']}", markup=False)
+        for kind, value in detail.entities:
+            console.print(f"  {kind}: {value}", markup=False)

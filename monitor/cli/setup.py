@@ -1,0 +1,91 @@
+"""Commands that set things up or look at them: init, db upgrade, status, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from monitor.cli.state import State, out_console
+from monitor.db import mask_url, upgrade_database
+from monitor.errors import UsageProblem
+
+
+def register(app: typer.Typer, state: State) -> None:
+    db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+
+    @app.command()
+    def init(
+        path: Annotated[Path, typer.Argument(help="Where to write the starter file.")] = Path(
+            "doxwatch.toml"),
+        force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    ) -> None:
+        """Write a commented starter configuration file."""
+        from monitor.config import STARTER_CONFIG
+
+        if path.exists() and not force:
+            raise UsageProblem(f"{path} exists; use --force to overwrite it")
+        path.write_text(STARTER_CONFIG, encoding="utf-8")
+        out_console().print(f"Wrote {path}. Edit it, then run: doxwatch --config {path} status")
+
+    @db_app.command("upgrade")
+    def db_upgrade() -> None:
+        """Bring the database schema up to date (Alembic migrations)."""
+        url = state.config().database_url
+        revision = upgrade_database(url)
+        out_console().print(f"{mask_url(url)} is at revision {revision}")
+
+    @app.command()
+    def status() -> None:
+        """Sources and their last runs, post counts, the active model, the last digest."""
+        from monitor.status import collect_status
+
+        report = collect_status(state.config(), state.database())
+        _print_status(report)
+
+    @app.command()
+    def demo(
+        db: Annotated[Path | None, typer.Option(
+            "--db", help="Keep the demo database in this SQLite file.")] = None,
+        out: Annotated[Path | None, typer.Option(
+            "--out", help="Folder for the HTML digest (default: a temporary folder).")] = None,
+    ) -> None:
+        """Crawl the built-in demo site, classify, and show the digest."""
+        from monitor.demo import run_demo
+
+        console = out_console()
+        console.print("[bold]doxwatch demo[/]: serving the demo site on loopback, crawling it…")
+        report = run_demo(db, out, debug=state.debug)
+        for run in report.crawls:
+            console.print(f"  crawled {run.source}: {run.status}, {run.items} posts"
+                          + (f" ({run.error})" if run.error else ""))
+        console.print(f"  classified {report.classified.classified} posts with model "
+                      f"{report.classified.model_version}: {report.classified.flagged} offers")
+        for path in report.html_files:
+            console.print(f"HTML digest: {path}")
+        console.print(f"Database: {report.database_url}")
+        if report.digest.failed or any(r.status == "failed" for r in report.crawls):
+            raise typer.Exit(1)
+
+
+def _print_status(report) -> None:
+    console = out_console()
+    console.print(f"Configuration: {report.config_path or 'built-in defaults'}")
+    console.print(f"Database: {report.database}")
+    console.print(f"Posts: {report.posts}  flagged: {report.flagged}  "
+                  f"not yet classified: {report.unclassified}")
+    console.print(f"Active model: {report.model or 'none yet (trained on first use)'}")
+    console.print(f"Last digest: {report.last_digest or 'never'}"
+                  + (f"  (deliveries waiting for retry: {report.failed_deliveries})"
+                     if report.failed_deliveries else ""))
+    if not report.sources:
+        console.print("No sources configured.")
+        return
+    table = Table("source", "kind", "schedule", "posts", "last run", "status", "error")
+    for s in report.sources:
+        table.add_row(s.name, s.kind, s.schedule, str(s.posts), s.last_run or "never",
+                      s.last_status or "", (s.last_error or "")[:80])
+    console.print(table)

@@ -1,0 +1,61 @@
+"""The crawl child process: ``python -m monitor.crawl_child`` with a JSON plan on stdin.
+
+Why a child: Twisted's reactor starts once per process and cannot be restarted, so a
+long-lived scheduler that crawls every half hour must crawl elsewhere. The child
+stores posts as they arrive (``monitor.ingest.StorePipeline`` commits each item), so a
+crash in the middle of a crawl loses only the page being parsed. It prints the
+outcomes as one JSON line on stdout; everything else (Scrapy's log) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+from spiders.runner import CrawlSpec, run_crawls
+
+from spiders.settings import crawl_settings
+
+OUTCOME_MARKER = "DOXWATCH-OUTCOMES "
+
+
+def settings_for(plan: dict) -> dict:
+    """Polite crawl settings from the plan, plus our storage pipeline."""
+    crawl = plan["crawl"]
+    settings = crawl_settings(
+        delay=crawl["delay"],
+        timeout=crawl["timeout"],
+        max_page_bytes=crawl["max_page_bytes"],
+        user_agent=crawl["user_agent"],
+        obey_robots=crawl["obey_robots"],
+    )
+    settings["ITEM_PIPELINES"] = {"monitor.ingest.StorePipeline": 300}
+    settings["DOXWATCH_DATABASE_URL"] = plan["database_url"]
+    settings["CLOSESPIDER_TIMEOUT"] = crawl.get("max_seconds", 3600)
+    if plan.get("debug"):
+        settings["LOG_LEVEL"] = "DEBUG"
+    return settings
+
+
+def main() -> int:
+    plan = json.loads(sys.stdin.read())
+    specs = [
+        CrawlSpec(
+            source=s["name"],
+            kind=s["kind"],
+            urls=list(s["urls"]),
+            options=dict(s["options"]),
+            max_pages=s["max_pages"],
+        )
+        for s in plan["sources"]
+    ]
+    outcomes = run_crawls(specs, settings_for(plan))
+    payload = [dataclasses.asdict(outcome) for outcome in outcomes]
+    sys.stdout.write(OUTCOME_MARKER + json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""Storing posts: from the crawl's item pipeline and from `doxwatch ingest`.
+
+Every post goes through ``upsert_post``, which is where three promises are kept:
+- re-crawling never duplicates a post (insert or update on source + external id);
+- victims' personal data is masked before it is stored (ID and bank card numbers);
+- scraped text is capped, because a hostile page can be as large as it likes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models.extract import mask_personal_data
+from models.normalize import normalize
+from monitor.db import Database, get_or_create_source, open_database
+from monitor.db.schema import Entity, Post, Prediction, Source
+from monitor.db.types import as_utc, utcnow
+from monitor.errors import DoxwatchError
+
+if TYPE_CHECKING:
+    from monitor.config import SourceConfig
+
+MAX_TEXT_CHARS = 100_000
+MAX_TITLE_CHARS = 1_000
+MAX_AUTHOR_CHARS = 256
+MAX_URL_CHARS = 4_096
+MAX_EXTERNAL_ID_CHARS = 512
+
+
+def text_hash(text: str) -> str:
+    """sha256 of the normalised text: equal for copies that differ only in width or spacing."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 string as an aware UTC datetime; naive means UTC; anything else None.
+
+    Sites write dates however they like; a date we cannot read is not worth losing the post.
+    """
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+def _cap(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    return str(value)[:limit]
+
+
+def _external_id(value: Any) -> str:
+    """The id as stored; one too long for the column is replaced by its hash, not cut,
+    so that two long ids sharing a prefix stay two posts."""
+    external_id = str(value)
+    if len(external_id) <= MAX_EXTERNAL_ID_CHARS:
+        return external_id
+    return "sha256:" + hashlib.sha256(external_id.encode("utf-8")).hexdigest()
+
+
+def _content(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns an item sets, masked and capped."""
+    text = mask_personal_data(str(item.get("text") or ""))[:MAX_TEXT_CHARS]
+    title = item.get("title")
+    return {
+        "url": _cap(item.get("url") or "", MAX_URL_CHARS),
+        "title": mask_personal_data(str(title))[:MAX_TITLE_CHARS] if title else None,
+        "author": _cap(item.get("author") or None, MAX_AUTHOR_CHARS),
+        "text": text,
+        "posted_at": parse_timestamp(item.get("posted_at")),
+        "text_hash": text_hash(text),
+    }
+
+
+def _find(session: Session, source: Source, external_id: str) -> Post | None:
+    query = select(Post).where(Post.source_id == source.id, Post.external_id == external_id)
+    return session.scalars(query).first()
+
+
+def _update(session: Session, post: Post, content: dict[str, Any], fetched_at: datetime) -> None:
+    """Refresh a stored post; when its words changed, what was derived from them goes.
+
+    A field the new version lacks (a date the site did not show this time) keeps its
+    stored value: missing is not the same as removed.
+    """
+    post.fetched_at = fetched_at
+    changed = {
+        key: value
+        for key, value in content.items()
+        if value not in (None, "") and getattr(post, key) != value
+    }
+    if not changed:
+        return
+    for key, value in changed.items():
+        setattr(post, key, value)
+    post.updated_at = utcnow()
+    if "text" in changed or "title" in changed:
+        # Predictions and entities describe the old words: drop them so the post is
+        # classified again, as any post without a prediction is.
+        session.execute(delete(Prediction).where(Prediction.post_id == post.id))
+        session.execute(delete(Entity).where(Entity.post_id == post.id))
+
+
+def upsert_post(session: Session, source: Source, item: Mapping[str, Any]) -> bool:
+    """Insert the post or update the stored one with the same external id; True if new.
+
+    ``item`` has the fields of ``spiders.items.PostItem`` (``external_id``, ``text``, and
+    optionally ``url``, ``title``, ``author``, ``posted_at``, ``fetched_at``).
+    """
+    external_id = _external_id(item["external_id"])
+    content = _content(item)
+    fetched_at = parse_timestamp(item.get("fetched_at")) or utcnow()
+    existing = _find(session, source, external_id)
+    if existing is not None:
+        _update(session, existing, content, fetched_at)
+        return False
+    now = utcnow()
+    post = Post(source_id=source.id, external_id=external_id, fetched_at=fetched_at,
+                first_seen_at=now, updated_at=now, **content)
+    try:
+        # The unique constraint is the guard: if another process stored the same post
+        # since our SELECT, this savepoint fails and the post is updated instead.
+        with session.begin_nested():
+            session.add(post)
+    except IntegrityError:
+        stored = _find(session, source, external_id)
+        if stored is None:  # not the race: some other constraint failed
+            raise
+        _update(session, stored, content, fetched_at)
+        return False
+    return True
+
+
+# --- doxwatch ingest ----------------------------------------------------------------------
+
+
+@dataclass
+class IngestReport:
+    """What `doxwatch ingest` did: posts added, posts already there, lines skipped (why)."""
+
+    new: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class BadLine(ValueError):
+    """A JSON line that cannot become a post."""
+
+
+_OPTIONAL_FIELDS = ("url", "title", "author", "posted_at")
+
+
+def parse_line(line: str) -> dict[str, Any]:
+    """One ``{"id","url","title","text","author","posted_at"}`` line as an item for upsert_post."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise BadLine(f"not JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(record, dict):
+        raise BadLine("expected a JSON object")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise BadLine('"text" must be a non-empty string')
+    for key in _OPTIONAL_FIELDS:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise BadLine(f'"{key}" must be a string or null')
+    post_id = record.get("id")
+    if post_id is None:
+        post_id = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    elif isinstance(post_id, bool) or not isinstance(post_id, str | int) or post_id == "":
+        raise BadLine('"id" must be a non-empty string or an integer')
+    item = {key: record.get(key) for key in _OPTIONAL_FIELDS}
+    return {**item, "external_id": str(post_id), "text": text, "url": record.get("url") or ""}
+
+
+def ingest_lines(db: Database, source_config: SourceConfig, lines: Iterable[str]) -> IngestReport:
+    """Store posts collected elsewhere, one JSON object per line, under ``source_config``.
+
+    A bad line is reported (``line 7: ...``) and skipped; the good ones are stored in one
+    transaction, so an interrupted run leaves nothing half-written.
+    """
+    report = IngestReport()
+    with db.session() as session:
+        source = get_or_create_source(session, source_config)
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = parse_line(line)
+            except BadLine as error:
+                report.errors.append(f"line {number}: {error}")
+                continue
+            if upsert_post(session, source, item):
+                report.new += 1
+            else:
+                report.updated += 1
+    return report
+
+
+# --- the Scrapy item pipeline -----------------------------------------------------------
+
+
+class StorePipeline:
+    """The item pipeline the crawl child installs: every item is stored as it arrives.
+
+    A plain class, so that nothing in ``monitor`` imports Scrapy except the crawl child.
+    Each item is committed on its own: if the process dies mid-crawl, what was fetched
+    so far is kept. Settings: ``DOXWATCH_DATABASE_URL``; the spider's ``source_name``
+    names the source row, which the parent process created before the crawl. The
+    ``spider`` arguments are optional: Scrapy 2.13+ no longer passes them, older Scrapy does.
+    """
+
+    def __init__(self, database_url: str, crawler: Any) -> None:
+        self.database_url = database_url
+        self.crawler = crawler
+        self.db: Database | None = None
+        self.source_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        url = crawler.settings.get("DOXWATCH_DATABASE_URL")
+        if not url:
+            raise DoxwatchError("the crawl has no DOXWATCH_DATABASE_URL setting: nowhere to store")
+        return cls(url, crawler)
+
+    def open_spider(self, spider: Any = None) -> None:
+        spider = spider or self.crawler.spider
+        db = open_database(self.database_url, upgrade=False)
+        with db.session() as session:
+            query = select(Source.id).where(Source.name == spider.source_name)
+            source_id = session.scalars(query).first()
+        if source_id is None:
+            db.dispose()
+            raise DoxwatchError(f"source {spider.source_name} is not in the database")
+        self.db, self.source_id = db, source_id
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        record = asdict(item) if is_dataclass(item) else dict(item)
+        with self.db.session() as session:
+            source = session.get_one(Source, self.source_id)
+            new = upsert_post(session, source, record)
+        stats = self.crawler.stats
+        stats.inc_value("doxwatch/new_posts" if new else "doxwatch/updated_posts")
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.db is not None:
+            self.db.dispose()
+            self.db = None

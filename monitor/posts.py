@@ -1,0 +1,86 @@
+"""Reading stored posts for people: the list and the detail the CLI shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+
+from monitor.db import Database
+from monitor.db.schema import Entity, ModelRecord, Post, Prediction, Source
+from monitor.errors import UsageProblem
+
+
+@dataclass(frozen=True)
+class PostRow:
+    id: int
+    source: str
+    first_seen: str
+    title: str | None
+    text: str
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PostDetail:
+    id: int
+    source: str
+    url: str
+    title: str | None
+    author: str | None
+    posted_at: str | None
+    first_seen: str
+    text: str
+    predictions: list[dict]
+    entities: list[tuple[str, str]]
+
+
+def list_posts(db: Database, *, flagged: bool = False, source: str | None = None,
+               limit: int = 50) -> list[PostRow]:
+    with db.session() as session:
+        version = session.scalar(select(ModelRecord.version).where(ModelRecord.active.is_(True)))
+        query = (
+            select(Post, Source.name, Prediction.labels)
+            .join(Source, Source.id == Post.source_id)
+            .outerjoin(Prediction, and_(Prediction.post_id == Post.id,
+                                        Prediction.model_version == version))
+            .order_by(Post.first_seen_at.desc(), Post.id.desc())
+            .limit(limit)
+        )
+        if flagged:
+            query = query.where(Prediction.is_offer.is_(True))
+        if source:
+            query = query.where(Source.name == source)
+        return [
+            PostRow(post.id, name, post.first_seen_at.isoformat(timespec="seconds"),
+                    post.title, post.text, tuple(labels or ()))
+            for post, name, labels in session.execute(query).all()
+        ]
+
+
+def show_post(db: Database, post_id: int) -> PostDetail:
+    with db.session() as session:
+        post = session.get(Post, post_id)
+        if post is None:
+            raise UsageProblem(f"no post with id {post_id}")
+        predictions = session.scalars(
+            select(Prediction).where(Prediction.post_id == post_id).order_by(Prediction.id)
+        ).all()
+        entities = session.execute(
+            select(Entity.kind, Entity.value).where(Entity.post_id == post_id)
+            .order_by(Entity.kind, Entity.value)
+        ).all()
+        return PostDetail(
+            id=post.id,
+            source=session.get(Source, post.source_id).name,
+            url=post.url,
+            title=post.title,
+            author=post.author,
+            posted_at=post.posted_at.isoformat() if post.posted_at else None,
+            first_seen=post.first_seen_at.isoformat(timespec="seconds"),
+            text=post.text,
+            predictions=[{"model_version": p.model_version, "labels": p.labels,
+                          "scores": {k: round(v, 3) for k, v in p.scores.items()}}
+                         for p in predictions],
+            entities=[(kind, value) for kind, value in entities],
+        )

@@ -1,0 +1,86 @@
+"""Run the crawls of several sources at once and say how each went.
+
+One ``CrawlerProcess`` runs every source concurrently in this process's Twisted reactor,
+which cannot be restarted: call ``run_crawls`` once per process (``monitor/`` runs it in a
+child process for that reason). A source whose spider cannot even start — unknown kind,
+bad options, an exception in its constructor — gets an ``error`` and the others still run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.reactor import install_reactor
+from twisted.python.failure import Failure
+
+from spiders.registry import SPIDERS
+
+
+@dataclass
+class CrawlSpec:
+    """What to crawl for one source."""
+
+    source: str
+    kind: str
+    urls: list[str]
+    options: dict[str, Any]
+    max_pages: int = 50
+
+
+@dataclass
+class CrawlOutcome:
+    """How one source's crawl went: posts scraped, failure lines, or why it never ran."""
+
+    source: str
+    items: int
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class _Run:
+    """One spec's crawl while it runs; the figures are taken when its spider closes."""
+
+    spec: CrawlSpec
+    items: int = 0
+    failures: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def spider_closed(self, spider: Spider) -> None:
+        self.items = spider.crawler.stats.get_value("item_scraped_count", 0)
+        self.failures = list(spider.failures)
+
+    def crawl_failed(self, failure: Failure) -> None:
+        self.error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+
+    def outcome(self) -> CrawlOutcome:
+        return CrawlOutcome(source=self.spec.source, items=self.items,
+                            failures=self.failures, error=self.error)
+
+
+def run_crawls(specs: list[CrawlSpec], settings: dict[str, Any]) -> list[CrawlOutcome]:
+    """Crawl every spec concurrently and block until all are done; one outcome per spec,
+    in the order given."""
+    process = CrawlerProcess(settings)
+    # Install the reactor up front: Scrapy installs it when the first crawler starts, and
+    # if that crawler's spider fails to construct, the next ones would find no reactor.
+    install_reactor(process.settings["TWISTED_REACTOR"], process.settings["ASYNCIO_EVENT_LOOP"])
+    runs = [_start(process, spec) for spec in specs]
+    process.start()
+    return [run.outcome() for run in runs]
+
+
+def _start(process: CrawlerProcess, spec: CrawlSpec) -> _Run:
+    run = _Run(spec)
+    spider_class = SPIDERS.get(spec.kind)
+    if spider_class is None:
+        run.error = f"unknown source kind {spec.kind!r}"
+        return run
+    crawler = process.create_crawler(spider_class)
+    crawler.signals.connect(run.spider_closed, signal=signals.spider_closed)
+    process.crawl(crawler, source_name=spec.source, urls=spec.urls,
+                  options=spec.options, max_pages=spec.max_pages).addErrback(run.crawl_failed)
+    return run

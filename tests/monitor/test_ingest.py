@@ -1,0 +1,198 @@
+"""Storing posts: `doxwatch ingest`'s JSON lines and the crawl's item pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from scrapy.settings import Settings
+from scrapy.statscollectors import MemoryStatsCollector
+from sqlalchemy import select
+
+from models.extract import mask_personal_data
+from monitor.config import SourceConfig
+from monitor.db import Database, get_or_create_source, open_database
+from monitor.db.schema import Post
+from monitor.errors import DoxwatchError
+from monitor.ingest import (
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    StorePipeline,
+    ingest_lines,
+    parse_timestamp,
+    text_hash,
+    upsert_post,
+)
+from spiders.items import PostItem
+
+FORUM = SourceConfig("forum", "generic", ("http://127.0.0.1:8800/forum/",), {"text": "div.post"})
+ID_NUMBER = "11010519491231002X"  # the checksum-valid specimen number of the national standard
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = open_database(db_url, upgrade=True)
+    yield database
+    database.dispose()
+
+
+def _posts(db: Database) -> dict[str, Post]:
+    with db.session() as session:
+        return {post.external_id: post for post in session.scalars(select(Post))}
+
+
+def test_ingest_lines_stores_good_lines_and_reports_bad_ones(db: Database) -> None:
+    lines = [
+        json.dumps({"id": "a1", "url": "http://x.test/a1", "title": "代查", "text": "代查户籍 秒出",
+                    "author": "seller", "posted_at": "2026-03-01T08:00:00+08:00"}),
+        "",
+        "{not json",
+        json.dumps(["a list"]),
+        json.dumps({"id": "a2"}),
+        json.dumps({"id": True, "text": "x"}),
+        json.dumps({"id": 7, "text": "数字编号的帖子", "title": 3}),
+        json.dumps({"text": "没有编号的帖子"}),
+        json.dumps({"id": "a1", "text": "代查户籍 秒出 价格另议"}),
+    ]
+    report = ingest_lines(db, FORUM, lines)
+    assert (report.new, report.updated) == (2, 1)
+    assert report.errors == [
+        "line 3: not JSON: Expecting property name enclosed in double quotes (column 2)",
+        "line 4: expected a JSON object",
+        'line 5: "text" must be a non-empty string',
+        'line 6: "id" must be a non-empty string or an integer',
+        'line 7: "title" must be a string or null',
+    ]
+    posts = _posts(db)
+    unnamed_text = json.loads(lines[7])["text"]
+    assert set(posts) == {"a1", hashlib.sha256(unnamed_text.encode()).hexdigest()}
+    first = posts["a1"]
+    assert first.text == "代查户籍 秒出 价格另议"
+    assert (first.url, first.title, first.author) == ("http://x.test/a1", "代查", "seller")
+    assert first.posted_at == datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
+    other = next(post for key, post in posts.items() if key != "a1")
+    assert (other.url, other.title, other.author, other.posted_at) == ("", None, None, None)
+
+
+def test_ingest_creates_the_source_row_from_the_configuration(db: Database) -> None:
+    ingest_lines(db, FORUM, [json.dumps({"text": "hello"})])
+    with db.session() as session:
+        post = session.scalars(select(Post)).one()
+        assert (post.source.name, post.source.kind) == ("forum", "generic")
+
+
+def test_personal_data_is_masked_before_it_is_stored(db: Database) -> None:
+    text = f"出售开盒资料 样本 {ID_NUMBER} 联系 tg"
+    ingest_lines(db, FORUM, [json.dumps({"id": "p", "title": f"样本 {ID_NUMBER}", "text": text})])
+    post = _posts(db)["p"]
+    assert ID_NUMBER not in post.text
+    assert ID_NUMBER not in post.title
+    assert post.text == mask_personal_data(text)
+    assert post.text_hash == text_hash(mask_personal_data(text))
+
+
+def test_hostile_sizes_are_capped(db: Database) -> None:
+    ingest_lines(db, FORUM, [json.dumps({"id": "big", "title": "标" * 5000, "text": "字" * 300_000}),
+                             json.dumps({"id": "x" * 2000, "text": "long id"})])
+    posts = _posts(db)
+    assert len(posts["big"].text) == MAX_TEXT_CHARS
+    assert len(posts["big"].title) == MAX_TITLE_CHARS
+    long_id = next(key for key in posts if key != "big")
+    assert long_id.startswith("sha256:") and len(long_id) <= 512
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-03-01T08:00:00+08:00", datetime(2026, 3, 1, 0, 0, tzinfo=UTC)),
+    ("2026-03-01T08:00:00Z", datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
+    ("2026-03-01 08:00", datetime(2026, 3, 1, 8, 0, tzinfo=UTC)),
+    ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
+    ("yesterday", None),
+    ("", None),
+    (None, None),
+    (12, None),
+])
+def test_parse_timestamp(value: object, expected: datetime | None) -> None:
+    assert parse_timestamp(value) == expected
+
+
+def test_upsert_keeps_first_seen_and_refreshes_fetched_at(db: Database) -> None:
+    item = {"external_id": "t/1", "url": "u", "text": "同一个帖子",
+            "fetched_at": "2026-03-01T00:00:00+00:00"}
+    with db.session() as session:
+        source = get_or_create_source(session, FORUM)
+        assert upsert_post(session, source, item) is True
+    first = _posts(db)["t/1"]
+    with db.session() as session:
+        source = get_or_create_source(session, FORUM)
+        later = {**item, "fetched_at": "2026-03-02T00:00:00+00:00"}
+        assert upsert_post(session, source, later) is False
+    again = _posts(db)["t/1"]
+    assert again.first_seen_at == first.first_seen_at
+    assert again.updated_at == first.updated_at  # same words: nothing changed but the visit
+    assert again.fetched_at == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+# --- the Scrapy pipeline --------------------------------------------------------------------
+
+
+def _crawler(url: str | None) -> SimpleNamespace:
+    settings = Settings({"DOXWATCH_DATABASE_URL": url} if url else {})
+    crawler = SimpleNamespace(settings=settings, spider=SimpleNamespace(source_name="forum"))
+    crawler.stats = MemoryStatsCollector(crawler)
+    return crawler
+
+
+def _item(external_id: str, text: str) -> PostItem:
+    return PostItem(source="forum", external_id=external_id,
+                    url=f"http://127.0.0.1:8800/thread/{external_id}", text=text, title="帖子",
+                    posted_at="2026-03-01T10:00:00+08:00")
+
+
+def test_store_pipeline_commits_each_item(db_url: str, db: Database) -> None:
+    with db.session() as session:
+        get_or_create_source(session, FORUM)
+    crawler = _crawler(db_url)
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.open_spider(crawler.spider)
+    first = _item("1", f"出售病历 {ID_NUMBER}")
+    assert pipeline.process_item(first, crawler.spider) is first
+    # committed at once: another connection sees it while the crawl is still open
+    assert set(_posts(db)) == {"1"}
+    pipeline.process_item(_item("1", f"出售病历 {ID_NUMBER}"), crawler.spider)
+    pipeline.process_item(_item("2", "体检报告 可查"), crawler.spider)
+    pipeline.close_spider(crawler.spider)
+
+    posts = _posts(db)
+    assert set(posts) == {"1", "2"}
+    assert ID_NUMBER not in posts["1"].text
+    assert posts["2"].posted_at == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+    assert crawler.stats.get_value("doxwatch/new_posts") == 2
+    assert crawler.stats.get_value("doxwatch/updated_posts") == 1
+
+
+def test_store_pipeline_without_a_spider_argument_uses_the_crawlers(db_url: str,
+                                                                    db: Database) -> None:
+    """Recent Scrapy no longer passes the spider to pipelines that do not require it."""
+    with db.session() as session:
+        get_or_create_source(session, FORUM)
+    crawler = _crawler(db_url)
+    pipeline = StorePipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    pipeline.process_item(_item("9", "代查 开房记录"))
+    pipeline.close_spider()
+    assert set(_posts(db)) == {"9"}
+
+
+def test_store_pipeline_needs_a_database_url() -> None:
+    with pytest.raises(DoxwatchError, match="DOXWATCH_DATABASE_URL"):
+        StorePipeline.from_crawler(_crawler(None))
+
+
+def test_store_pipeline_needs_the_source_row(db_url: str, db: Database) -> None:
+    pipeline = StorePipeline.from_crawler(_crawler(db_url))
+    with pytest.raises(DoxwatchError, match="source forum is not in the database"):
+        pipeline.open_spider()
