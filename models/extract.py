@@ -47,7 +47,7 @@ _PRICE_UNITS = {"usdt": "USDT", "u": "USDT", "元": "元", "块": "元", "rmb": 
 
 
 def extract_entities(text: str) -> list[Entity]:
-    """Every entity in *text*, in order of kind and then of appearance, without duplicates."""
+    """Every entity in *text*, grouped by kind (in KINDS order), without duplicates."""
     normal = normalize(text)
     found: list[Entity] = []
     found += [Entity("qq", match.group(1)) for match in _QQ.finditer(normal)]

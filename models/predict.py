@@ -59,7 +59,9 @@ class Classifier:
         explained = labels or (max(CATEGORIES, key=scores.__getitem__),)
         return Judgement(labels, scores, bool(labels), self._terms(features, explained))
 
-    def _terms(self, features: csr_matrix, categories: tuple[str, ...]) -> tuple:
+    def _terms(
+        self, features: csr_matrix, categories: tuple[str, ...]
+    ) -> tuple[tuple[str, float], ...]:
         """The features with the largest coefficient × value for *categories*, made readable.
 
         A term that is part of a stronger one already listed (开盒 inside 开盒师) is left out, so

@@ -14,7 +14,6 @@ import json
 import sys
 
 from spiders.runner import CrawlSpec, run_crawls
-
 from spiders.settings import crawl_settings
 
 OUTCOME_MARKER = "DOXWATCH-OUTCOMES "

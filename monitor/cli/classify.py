@@ -47,9 +47,8 @@ def register(app: typer.Typer, state: State) -> None:
     @models_app.command("list")
     def models_list() -> None:
         """Model versions, their metrics, and which one is active."""
-        from monitor.modelstore import list_models
-
         from models import CATEGORIES
+        from monitor.modelstore import list_models
 
         table = Table("active", "version", "created", "texts", "macro F1")
         for m in list_models(state.database()):

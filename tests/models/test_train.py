@@ -11,7 +11,11 @@ from models.dataset import load_dataset, shipped_dataset_path
 from models.predict import Classifier
 from models.train import indicator_matrix, train
 
-PROBES = ["可查户籍 开房 轨迹 秒出 飞机@probe_cx", "医院病案室周一至周五办理病历复印", "代过人脸 活体"]
+PROBES = [
+    "可查户籍 开房 轨迹 秒出 飞机@probe_cx",
+    "医院病案室周一至周五办理病历复印",
+    "代过人脸 活体",
+]
 
 
 def test_training_is_deterministic(classifier: Classifier) -> None:

@@ -1,0 +1,88 @@
+import pytest
+
+from models.extract import (
+    Entity,
+    extract_entities,
+    luhn_valid,
+    mask_personal_data,
+    valid_id_number,
+)
+
+AD = (
+    "可ｃｘ户籍 开房 社工库机器人 1200元/次 全户300U 加急50 USDT ¥88 秒出 1-2天出单 "
+    "出单时间2小时 飞机@kaihe_bot t.me/chaxun88 vx: abc12345 扣:123456789 Q 88888888 "
+    "电话138-1234-5678 邮箱 seller.one@example.com"
+)
+
+
+def entities_of(kind: str, text: str = AD) -> list[str]:
+    return [entity.value for entity in extract_entities(text) if entity.kind == kind]
+
+
+def test_contacts_are_found() -> None:
+    assert entities_of("qq") == ["123456789", "88888888"]
+    assert entities_of("wechat") == ["abc12345"]
+    assert entities_of("telegram") == ["@chaxun88", "@kaihe_bot"]
+    assert entities_of("phone") == ["13812345678"]
+    assert entities_of("email") == ["seller.one@example.com"]
+
+
+def test_prices_carry_their_currency() -> None:
+    assert entities_of("price") == ["1200 元", "300 USDT", "50 USDT", "88 元"]
+
+
+def test_turnaround_is_found() -> None:
+    assert entities_of("turnaround") == ["秒出", "1-2天出单", "出单时间2小时"]
+
+
+def test_services_come_from_the_lexicon_without_fragments() -> None:
+    assert entities_of("service") == ["cx", "户籍", "开房", "社工库机器人", "全户"]
+
+
+def test_named_telegram_and_wechat_variants() -> None:
+    text = "纸飞机 hezi_pro 或者 加薇❤️ kaifang_cx88 或者 薇锌:chadang99"
+    assert entities_of("telegram", text) == ["@hezi_pro"]
+    assert entities_of("wechat", text) == ["kaifang_cx88", "chadang99"]
+
+
+def test_email_is_not_mistaken_for_a_telegram_handle() -> None:
+    assert entities_of("telegram", "投稿邮箱 tougao@example.com") == []
+
+
+def test_news_numbers_are_not_contacts_or_turnaround() -> None:
+    text = "警方于3天前抓获嫌疑人12名,涉案金额300万元,案发于2023年。"
+    kinds = {entity.kind for entity in extract_entities(text)}
+    assert kinds <= {"price"}
+
+
+def test_entities_are_unique() -> None:
+    found = extract_entities("户籍 户籍 飞机@dup_handle TG @dup_handle")
+    assert found == [Entity("telegram", "@dup_handle"), Entity("service", "户籍")]
+
+
+VALID_ID = "11010519491231002X"
+VALID_CARD = "6222021234567890128"
+
+
+def test_checksums() -> None:
+    assert valid_id_number(VALID_ID)
+    assert not valid_id_number("110105194912310021")
+    assert luhn_valid(VALID_CARD)
+    assert not luhn_valid("6222021234567890129")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (f"身份证{VALID_ID}。", "身份证110105********002X。"),
+        ("身份证11010519491231002x", "身份证110105********002x"),
+        ("号码110105194912310021不对", "号码110105194912310021不对"),
+        (f"卡号{VALID_CARD}", "卡号6222***********0128"),
+        ("卡号 4111 1111 1111 1111 谢谢", "卡号 4111********1111 谢谢"),
+        ("订单号1234567812345678", "订单号1234567812345678"),
+        ("联系飞机@kaihe_bot 或 Q 123456789", "联系飞机@kaihe_bot 或 Q 123456789"),
+        (f"前缀A{VALID_ID}", f"前缀A{VALID_ID}"),
+    ],
+)
+def test_masking_keeps_only_checksum_valid_numbers_hidden(text: str, masked: str) -> None:
+    assert mask_personal_data(text) == masked
