@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import and_, func, select
@@ -66,9 +67,11 @@ def run_digest(config: Config, db: Database, classifier: Classifier, *,
     classify_pending(db, classifier)
     channels = {c.name: c for c in config.digest_channels()}
     with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-        retried = _send_pending(db, channels, env, client)
+        timezone = config.digest.timezone
+        retried = _send_pending(db, channels, timezone, env, client)
         digest = _record_new_digest(db, config, classifier.version, list(channels), now)
-        sent = _send_pending(db, channels, env, client, only=digest.id) if digest else []
+        sent = (_send_pending(db, channels, timezone, env, client, only=digest.id)
+                if digest else [])
     return DigestReport(digest, tuple(retried + sent))
 
 
@@ -82,8 +85,9 @@ def preview_digest(config: Config, db: Database, classifier: Classifier,
             if judgement.is_offer:
                 entries.append(_entry(session, post, judgement.labels, judgement.scores,
                                       [t for t, _ in judgement.terms]))
-        return Digest(id=None, created_at=now or _now(), entries=tuple(entries),
-                      since=_last_digest_time(session))
+        digest = Digest(id=None, created_at=now or _now(), entries=tuple(entries),
+                        since=_last_digest_time(session))
+        return in_timezone(digest, config.digest.timezone)
 
 
 def _record_new_digest(db: Database, config: Config, version: str,
@@ -99,7 +103,7 @@ def _record_new_digest(db: Database, config: Config, version: str,
         session.add(record)
         session.flush()
         digest = Digest(id=record.id, created_at=created, entries=tuple(entries), since=since)
-        record.text = render_text(digest)
+        record.text = render_text(in_timezone(digest, config.digest.timezone))
         record.payload = digest.to_dict()
         for entry in entries:
             session.add(DigestPost(digest_id=record.id, post_id=entry.post_id,
@@ -173,8 +177,9 @@ def load_digest(session: Session, digest_id: int) -> Digest:
                   since=record.since)
 
 
-def _send_pending(db: Database, channels: Mapping[str, ChannelConfig], env: Mapping[str, str],
-                  client: httpx.Client, *, only: int | None = None) -> list[DeliveryOutcome]:
+def _send_pending(db: Database, channels: Mapping[str, ChannelConfig], timezone: str,
+                  env: Mapping[str, str], client: httpx.Client, *,
+                  only: int | None = None) -> list[DeliveryOutcome]:
     """Send every delivery not yet sent, to channels still configured."""
     with db.session() as session:
         query = select(Delivery.id).where(Delivery.status != "sent",
@@ -182,14 +187,14 @@ def _send_pending(db: Database, channels: Mapping[str, ChannelConfig], env: Mapp
         if only is not None:
             query = query.where(Delivery.digest_id == only)
         ids = session.scalars(query.order_by(Delivery.digest_id, Delivery.id)).all()
-    return [_deliver(db, delivery_id, channels, env, client) for delivery_id in ids]
+    return [_deliver(db, delivery_id, channels, timezone, env, client) for delivery_id in ids]
 
 
 def _deliver(db: Database, delivery_id: int, channels: Mapping[str, ChannelConfig],
-             env: Mapping[str, str], client: httpx.Client) -> DeliveryOutcome:
+             timezone: str, env: Mapping[str, str], client: httpx.Client) -> DeliveryOutcome:
     with db.session() as session:
         delivery = session.get(Delivery, delivery_id)
-        digest = load_digest(session, delivery.digest_id)
+        digest = in_timezone(load_digest(session, delivery.digest_id), timezone)
         config = channels[delivery.channel]
         error = _send(config, digest, env, client)
         delivery.attempts += 1
@@ -199,6 +204,19 @@ def _deliver(db: Database, delivery_id: int, channels: Mapping[str, ChannelConfi
         if not error:
             delivery.sent_at = delivery.updated_at
         return DeliveryOutcome(delivery.digest_id, delivery.channel, delivery.status, error)
+
+
+def in_timezone(digest: Digest, timezone: str) -> Digest:
+    """The digest with its times in the team's timezone: the database keeps UTC, but an
+    analyst in Shanghai reads 09:00, not 01:00."""
+    zone = ZoneInfo(timezone)
+
+    def local(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(zone) if moment else None
+
+    entries = tuple(replace(e, posted_at=local(e.posted_at)) for e in digest.entries)
+    return replace(digest, created_at=local(digest.created_at), since=local(digest.since),
+                   entries=entries)
 
 
 def _send(config: ChannelConfig, digest: Digest, env: Mapping[str, str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -58,6 +59,10 @@ def register(app: typer.Typer, state: State) -> None:
 
         config, db = state.config(), state.database()
         if not once:
+            logging.basicConfig(
+                level=logging.DEBUG if state.debug else logging.INFO,
+                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            )
             err_console().print(f"doxwatch: {len(config.sources)} sources, digest at "
                                 f"'{config.digest.schedule}' ({config.digest.timezone}); "
                                 "Ctrl-C to stop")

@@ -159,6 +159,7 @@ def test_ingest_classify_posts_and_digest(capsys, tmp_path):
     assert "2 offers" in sent.out and "folder: sent" in sent.out
     payload = json.loads(next(out_dir.glob("digest-*.json")).read_text(encoding="utf-8"))
     assert len(payload["entries"]) == 2
+    assert payload["created_at"].endswith("+08:00")  # the default timezone, Asia/Shanghai
 
     second = run_cli(capsys, "--config", config, "digest")
     assert second.code == 0

@@ -22,6 +22,7 @@ from monitor.db import open_database
 from monitor.db.schema import CrawlRun, Delivery, Post
 from tests.helpers import LoopbackServer, Route, closed_port, loopback_server
 from tests.monitor.cli_helpers import forum_pages, run_cli, write_config
+from tests.monitor.examples import ISSUE_EXAMPLE
 
 POSTS = {
     "/forum/t1.html": ("出 户籍 开房记录 轨迹定位 机主三网", "可cx 户籍 开房 轨迹 秒出 担保 飞机@box_seller01 一单300U"),
@@ -32,47 +33,19 @@ POSTS = {
 
 
 def _config(tmp_path: Path, forum: str, smtp_port: int, hook: str) -> Path:
-    """The example from the issue, as written, with the loopback addresses filled in."""
-    return write_config(tmp_path / "doxwatch.toml", f"""
-[database]
-url = "sqlite:///watch.db"          # default: a file in the platform data dir
-
+    """The example from the issue, as written, with the loopback addresses filled in,
+    no delay between requests, and a second source that is down."""
+    text = (ISSUE_EXAMPLE.replace("http://127.0.0.1:8800/forum/", forum)
+            .replace("port = 8025", f"port = {smtp_port}")
+            .replace("http://127.0.0.1:9000/hook", hook))
+    return write_config(tmp_path / "doxwatch.toml", text + f"""
 [crawl]
 delay = 0
-
-[[sources]]
-name = "forum"
-kind = "generic"                    # generic | feed
-urls = ["{forum}"]
-schedule = "*/30 * * * *"           # cron, in [digest].timezone
-[sources.options]                   # kind-specific: for generic, CSS or XPath selectors
-item_links = "a.thread::attr(href)"
-title = "h1::text"
-text = "div.post"
-next_page = "a.next::attr(href)"
 
 [[sources]]
 name = "down"
 kind = "feed"
 urls = ["http://127.0.0.1:{closed_port()}/feed.xml"]
-
-[digest]
-schedule = "0 9 * * *"
-timezone = "Asia/Shanghai"
-channels = ["mail", "hook"]
-
-[[channels]]
-name = "mail"
-kind = "email"
-host = "127.0.0.1"
-port = {smtp_port}
-sender = "doxwatch@example.org"
-to = ["soc@example.org"]
-
-[[channels]]
-name = "hook"
-kind = "webhook"
-url = "{hook}"
 """)
 
 
