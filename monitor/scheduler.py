@@ -67,7 +67,7 @@ def build_scheduler(config: Config, db: Database, *, debug: bool = False) -> Blo
             id=f"crawl:{source.name}", name=f"crawl {source.name}",
         )
     scheduler.add_job(
-        _logged("digest", lambda: run_digest(config, db, active_classifier(db))),
+        _logged("digest", lambda: _digest(config, db)),
         CronTrigger.from_crontab(config.digest.schedule, timezone=timezone),
         id="digest", name="digest",
     )
@@ -81,6 +81,15 @@ def _crawl_and_classify(config: Config, db: Database, name: str, debug: bool) ->
                  f" ({summary.error})" if summary.error else "")
     report = classify_pending(db, active_classifier(db))
     log.info("classified %d posts, %d flagged", report.classified, report.flagged)
+
+
+def _digest(config: Config, db: Database) -> None:
+    report = run_digest(config, db, active_classifier(db))
+    if report.digest is not None:
+        log.info("digest %s: %d offers", report.digest.id, len(report.digest.entries))
+    for d in report.deliveries:
+        log.log(logging.WARNING if d.error else logging.INFO, "digest %s -> %s: %s%s",
+                d.digest_id, d.channel, d.status, f" ({d.error})" if d.error else "")
 
 
 def _logged(what: str, job: Callable[[], object]) -> Callable[[], None]:
@@ -100,7 +109,8 @@ def run_forever(config: Config, db: Database, *, debug: bool = False) -> None:
     def stop(signum: int, _frame: object) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         stop_children()
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second Ctrl-C while stopping is not an error
+            scheduler.shutdown(wait=False)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

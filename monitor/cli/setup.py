@@ -59,6 +59,7 @@ def register(app: typer.Typer, state: State) -> None:
         console = out_console()
         console.print("[bold]doxwatch demo[/]: serving the demo site on loopback, crawling it…")
         report = run_demo(db, out, debug=state.debug)
+        console.print("[bold]Summary[/]")
         for run in report.crawls:
             console.print(f"  crawled {run.source}: {run.status}, {run.items} posts"
                           + (f" ({run.error})" if run.error else ""))
