@@ -118,7 +118,8 @@ formats = ["html", "txt", "json"]
 """)
 
 
-def test_ingest_classify_posts_and_digest(capsys, tmp_path):
+def test_ingest_classify_posts_and_digest(capsys, tmp_path, db_url):
+    """The whole flow of commands, on SQLite and on PostgreSQL (--db overrides the file)."""
     out_dir = tmp_path / "out"
     config = str(_ingest_config(tmp_path, out_dir))
     posts = [
@@ -127,46 +128,48 @@ def test_ingest_classify_posts_and_digest(capsys, tmp_path):
         {"id": "p3", "title": "医疗", "text": MEDICAL_OFFER + " 患者身份证 11010519491231002X"},
     ]
     stdin = "\n".join(json.dumps(p, ensure_ascii=False) for p in posts) + "\n{broken\n"
-    result = run_cli(capsys, "--config", config, "ingest", "--source", "elsewhere", "-",
+    # PostgreSQL is never migrated behind a team's back; SQLite would be, this is harmless.
+    assert run_cli(capsys, "--config", config, "--db", db_url, "db", "upgrade").code == 0
+    result = run_cli(capsys, "--config", config, "--db", db_url, "ingest", "--source", "elsewhere", "-",
                      stdin=stdin)
     assert result.code == 1  # the broken line is reported, the good ones are stored
     assert "3 new" in result.out and "line 4" in result.err
 
-    again = run_cli(capsys, "--config", config, "ingest", "--source", "elsewhere", "-",
+    again = run_cli(capsys, "--config", config, "--db", db_url, "ingest", "--source", "elsewhere", "-",
                     stdin="\n".join(json.dumps(p, ensure_ascii=False) for p in posts))
     assert again.code == 0 and "0 new" in again.out
 
-    classified = run_cli(capsys, "--config", config, "classify")
+    classified = run_cli(capsys, "--config", config, "--db", db_url, "classify")
     assert classified.code == 0, classified.err
     assert "classified 3 posts" in classified.out and "2 offers" in classified.out
 
-    listed = run_cli(capsys, "--config", config, "posts", "list", "--flagged")
+    listed = run_cli(capsys, "--config", config, "--db", db_url, "posts", "list", "--flagged")
     assert listed.code == 0
     assert "业务" in listed.out and "医疗" in listed.out
 
-    shown = run_cli(capsys, "--config", config, "posts", "show", "3")
+    shown = run_cli(capsys, "--config", config, "--db", db_url, "posts", "show", "3")
     assert shown.code == 0
     assert "11010519491231002X" not in shown.out  # the victim's ID number is masked
     assert "110105********002X" in shown.out
-    assert run_cli(capsys, "--config", config, "posts", "show", "99").code == 2
+    assert run_cli(capsys, "--config", config, "--db", db_url, "posts", "show", "99").code == 2
 
-    preview = run_cli(capsys, "--config", config, "digest", "--dry-run")
+    preview = run_cli(capsys, "--config", config, "--db", db_url, "digest", "--dry-run")
     assert preview.code == 0 and "lookup_king" in preview.out
     assert not out_dir.exists()  # a dry run sends nothing
 
-    sent = run_cli(capsys, "--config", config, "digest")
+    sent = run_cli(capsys, "--config", config, "--db", db_url, "digest")
     assert sent.code == 0, sent.err
     assert "2 offers" in sent.out and "folder: sent" in sent.out
     payload = json.loads(next(out_dir.glob("digest-*.json")).read_text(encoding="utf-8"))
     assert len(payload["entries"]) == 2
     assert payload["created_at"].endswith("+08:00")  # the default timezone, Asia/Shanghai
 
-    second = run_cli(capsys, "--config", config, "digest")
+    second = run_cli(capsys, "--config", config, "--db", db_url, "digest")
     assert second.code == 0
     assert "nothing new" in second.out and "sent" not in second.out
     assert len(list(out_dir.glob("digest-*.json"))) == 1
 
-    status = run_cli(capsys, "--config", config, "status")
+    status = run_cli(capsys, "--config", config, "--db", db_url, "status")
     assert "Posts: 3" in status.out and "flagged: 2" in status.out
 
 
