@@ -44,13 +44,23 @@ class Channel(ABC, Generic[MessageT]):
         client: httpx.Client | None = None,
         dry_run: bool = False,
     ) -> None:
-        """Check the options; subclasses read the secrets they need from ``env`` and may use
-        the shared ``client``. Every kind takes the same arguments so the registry can build any.
+        """Check the options, then let the kind ``configure`` itself. Every kind takes the same
+        arguments so the registry can build any.
         """
         self.validate(options)
         self.name = name
         self.options = resolve(self.OPTIONS, options)
         self.dry_run = dry_run
+        self.configure(env, client)
+
+    def configure(self, env: Mapping[str, str], client: httpx.Client | None) -> None:
+        """Read the secrets this kind needs from ``env``, keep the shared ``client`` if it sends
+        over HTTP, and derive settings from ``self.options`` (already checked and defaulted).
+
+        A hook rather than an ``__init__`` override so the constructor the registry calls is
+        written once, here, and so a kind cannot forget the checks above or run before them.
+        Runs in a dry run too: a missing secret should surface then as well.
+        """
 
     def send(self, digest: Digest) -> None:
         """Deliver the digest, or in a dry run render it and log what would have been sent.

@@ -62,16 +62,7 @@ class EmailChannel(Channel[EmailMessage]):
             if field in options and partner not in options:
                 raise NotConfigured(partner, f"missing; {field} needs it to log in")
 
-    def __init__(
-        self,
-        name: str,
-        options: Mapping[str, Any],
-        *,
-        env: Mapping[str, str],
-        client: httpx.Client | None = None,
-        dry_run: bool = False,
-    ) -> None:
-        super().__init__(name, options, env=env, client=client, dry_run=dry_run)
+    def configure(self, env: Mapping[str, str], client: httpx.Client | None) -> None:
         settings = self.options
         self.host: str = settings["host"]
         self.port: int = settings["port"] or (SMTPS_PORT if settings["ssl"] else SMTP_PORT)

@@ -13,7 +13,6 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -43,16 +42,7 @@ class FileChannel(Channel[dict[Path, str]]):
         "formats": Option(subset_of(*RENDERERS), default=["html", "txt"]),
     }
 
-    def __init__(
-        self,
-        name: str,
-        options: Mapping[str, Any],
-        *,
-        env: Mapping[str, str],
-        client: httpx.Client | None = None,
-        dry_run: bool = False,
-    ) -> None:
-        super().__init__(name, options, env=env, client=client, dry_run=dry_run)
+    def configure(self, env: Mapping[str, str], client: httpx.Client | None) -> None:
         self.directory = Path(self.options["path"]).expanduser()
         # The files the last successful send wrote, in ``formats`` order: the demo says where.
         self.last_paths: tuple[Path, ...] = ()

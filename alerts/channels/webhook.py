@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -42,16 +41,7 @@ class WebhookChannel(Channel[WebhookRequest]):
         "timeout": Option(seconds, default=10),
     }
 
-    def __init__(
-        self,
-        name: str,
-        options: Mapping[str, Any],
-        *,
-        env: Mapping[str, str],
-        client: httpx.Client | None = None,
-        dry_run: bool = False,
-    ) -> None:
-        super().__init__(name, options, env=env, client=client, dry_run=dry_run)
+    def configure(self, env: Mapping[str, str], client: httpx.Client | None) -> None:
         self.url: str = self.options["url"]
         self.timeout = httpx.Timeout(self.options["timeout"])
         self._client = client
