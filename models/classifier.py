@@ -1,33 +1,51 @@
-"""The scikit-learn pipeline: TF-IDF over words and character n-grams, one linear model per
-category.
+"""The scikit-learn pipeline: canonical text, then word and character n-gram TF-IDF plus offer
+cues, then one calibrated linear model per category.
 
 It is a plain ``Pipeline`` so that ``cross_validate``, ``cross_val_predict`` and grid search
 work on it unchanged. ``fit`` takes a binary indicator matrix with one column per category,
 in :data:`models.CATEGORIES` order; ``predict_proba`` returns one probability per category.
 Word tokens carry the market's vocabulary; character n-grams survive what jieba splits badly
-(misspellings, look-alike characters, unknown slang).
+(misspellings, look-alike characters, unknown slang); cue indicators (:func:`cue_tokens`) say
+whether the text sells or discusses.
+
+Each category's logistic regression is fitted on all the training data and its scores are
+turned into probabilities by a sigmoid fitted on out-of-fold scores (``CalibratedClassifierCV``
+with ``ensemble=False``): one coefficient vector explains the decision, and a probability of
+0.8 means about 8 in 10 such texts are offers, which a threshold chosen for precision needs.
 """
 
 from __future__ import annotations
 
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
 
-from models.features import prepare, word_analyzer
+from models.features import canonical_texts, collapse_digits, cue_tokens, word_analyzer
 
 # Bump when the pipeline's layout or features change: a model saved under another format
 # would compute different features, so models.store refuses it.
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 CHAR_NGRAMS = (2, 4)
 # Inverse regularisation strength of each logistic regression; tuned by cross-validation on
 # the shipped data (see the training metrics in the model metadata).
 REGULARISATION_C = 8.0
+# Scale of the cue indicators against the L2-normalised TF-IDF blocks. At 1.0 the few cues
+# outweighed all the words and the model leaned on them alone. Measured on out-of-fold
+# validation scores of the 3,023 training texts (macro F1 / seed-article paragraphs flagged):
+# no cues 0.968 / 2, 0.1: 0.975 / 2, 0.2: 0.974 / 1, 0.3: 0.969 / 0, 0.5: 0.968 / 0. 0.3 is the
+# smallest weight that keeps every news paragraph benign while the quoted seller texts, taken
+# alone, are flagged.
+CUE_WEIGHT = 0.3
+# Folds of the training data whose out-of-fold scores fit each category's sigmoid.
+CALIBRATION_FOLDS = 3
 
 
 def build_pipeline(seed: int = 0) -> Pipeline:
-    """Return an unfitted pipeline; *seed* fixes the solver's randomness."""
+    """Return an unfitted pipeline; *seed* fixes the solver's and the folds' randomness."""
     features = FeatureUnion(
         [
             ("words", TfidfVectorizer(analyzer=word_analyzer, sublinear_tf=True)),
@@ -35,15 +53,30 @@ def build_pipeline(seed: int = 0) -> Pipeline:
                 "chars",
                 TfidfVectorizer(
                     analyzer="char",
-                    preprocessor=prepare,
+                    preprocessor=collapse_digits,
+                    lowercase=False,
                     ngram_range=CHAR_NGRAMS,
                     min_df=2,
                     sublinear_tf=True,
                 ),
             ),
-        ]
+            ("cues", CountVectorizer(analyzer=cue_tokens, binary=True)),
+        ],
+        transformer_weights={"cues": CUE_WEIGHT},
     )
     model = LogisticRegression(
         C=REGULARISATION_C, class_weight="balanced", solver="liblinear", random_state=seed
     )
-    return Pipeline([("features", features), ("classify", OneVsRestClassifier(model))])
+    calibrated = CalibratedClassifierCV(
+        model,
+        method="sigmoid",
+        cv=StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed),
+        ensemble=False,
+    )
+    return Pipeline(
+        [
+            ("canonical", FunctionTransformer(canonical_texts)),
+            ("features", features),
+            ("classify", OneVsRestClassifier(calibrated)),
+        ]
+    )

@@ -2,7 +2,10 @@
 
 ``labels`` lists the categories a text offers (empty for a benign text); ``genre`` says what
 kind of text it is (``telegram``, ``news``, ``police_warning`` ...) so that the training
-summary can show what the model has seen. The shipped file is ``models/data/train.jsonl``.
+summary can show what the model has seen. Two files ship: ``models/data/train.jsonl`` (what
+``doxwatch train`` learns from) and ``models/data/heldout.jsonl`` (hand-written texts kept out of
+training and threshold choice, so that ``doxwatch evaluate`` measures the model on texts it has
+never seen). ``models.builddata`` makes both.
 """
 
 from __future__ import annotations
@@ -29,8 +32,17 @@ class DatasetError(ValueError):
 
 
 def shipped_dataset_path() -> Path:
-    """Where the dataset shipped with doxwatch lives."""
-    return Path(str(resources.files("models") / "data" / "train.jsonl"))
+    """Where the training set shipped with doxwatch lives."""
+    return _data_file("train.jsonl")
+
+
+def heldout_dataset_path() -> Path:
+    """Where the shipped held-out split lives: evaluation data, never for training."""
+    return _data_file("heldout.jsonl")
+
+
+def _data_file(name: str) -> Path:
+    return Path(str(resources.files("models") / "data" / name))
 
 
 def load_dataset(path: Path | None = None) -> list[Example]:

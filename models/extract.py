@@ -25,7 +25,10 @@ class Entity:
 
 
 _SEPARATOR = r"[\s:：=＝\-_~.,，|/❤♥💬👉]*"
-_QQ = re.compile(rf"(?:qq号码|qq号|qq|扣扣|企鹅|扣|q){_SEPARATOR}([1-9]\d{{4,11}})(?!\d)")
+# A QQ number may be written digit by digit ("Q:1 2 3 4 5 6") to dodge number filters.
+_QQ = re.compile(
+    rf"(?:qq号码|qq号|qq|扣扣|企鹅|扣|q){_SEPARATOR}([1-9]\d{{4,11}}|[1-9](?: \d){{4,11}})(?!\d)"
+)
 _WECHAT = re.compile(
     rf"(?:微信号|微信|薇信|薇锌|威信|加薇|vx|wx|weixin|v我|薇|v){_SEPARATOR}"
     r"([a-z][-_a-z0-9]{5,19}|1[3-9]\d{9})(?![-_a-z0-9])"
@@ -38,10 +41,15 @@ _TELEGRAM_NAMED = re.compile(
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
 _EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
 _PRICE = re.compile(r"(?:[¥￥]\s*(\d+(?:\.\d+)?))|(\d+(?:\.\d+)?)\s*(usdt|元|块|rmb|u|w)(?![a-z])")
+_DURATION = r"\d+(?:\s*[-~至到]\s*\d+)?\s*(?:个)?(?:天|小时|分钟|工作日)"
+# A turnaround is a delivery word, a duration with a delivery word, a range of durations
+# (1-2天) or a deadline (24小时内); a bare "3天" is left alone, news is full of those.
 _TURNAROUND = re.compile(
-    r"秒出|当天出|当日出|当天出单|"
-    r"(?:出单时间|出单|时效)[:：\s]*(?:为)?\d+(?:\s*[-~至到]\s*\d+)?\s*(?:个)?(?:天|小时|分钟)|"
-    r"\d+(?:\s*[-~至到]\s*\d+)?\s*(?:个)?(?:天|小时|分钟)(?:内)?(?:出单|出结果|出)"
+    r"秒出|当天出单|当天出|当日出|隔天出|"
+    rf"(?:出单时间|出单|时效)[:：\s]*(?:为)?{_DURATION}(?:内)?|"
+    rf"{_DURATION}(?:内)?(?:出单|出结果|出)|"
+    r"\d+\s*[-~至到]\s*\d+\s*(?:个)?(?:天|小时|分钟|工作日)(?:内)?|"
+    r"\d+\s*(?:个)?(?:小时|分钟|工作日)内"
 )
 _PRICE_UNITS = {"usdt": "USDT", "u": "USDT", "元": "元", "块": "元", "rmb": "元", "w": "万元"}
 
@@ -50,11 +58,15 @@ def extract_entities(text: str) -> list[Entity]:
     """Every entity in *text*, grouped by kind (in KINDS order), without duplicates."""
     normal = normalize(text)
     found: list[Entity] = []
-    found += [Entity("qq", match.group(1)) for match in _QQ.finditer(normal)]
+    found += [Entity("qq", match.group(1).replace(" ", "")) for match in _QQ.finditer(normal)]
     found += [Entity("wechat", match.group(1)) for match in _WECHAT.finditer(normal)]
     for pattern in (_TELEGRAM_LINK, _TELEGRAM_HANDLE, _TELEGRAM_NAMED):
         found += [Entity("telegram", "@" + match.group(1)) for match in pattern.finditer(normal)]
-    found += [Entity("phone", "".join(match.groups())) for match in _PHONE.finditer(normal)]
+    found += [
+        Entity("phone", "".join(match.groups()))
+        for match in _PHONE.finditer(normal)
+        if _is_sellers_contact(normal, match.start())
+    ]
     found += [Entity("email", match.group(0)) for match in _EMAIL.finditer(normal)]
     found += [_price(match) for match in _PRICE.finditer(normal)]
     found += [Entity("turnaround", match.group(0)) for match in _TURNAROUND.finditer(normal)]
@@ -105,10 +117,17 @@ _ID_CHECK = "10X98765432"
 
 
 def mask_personal_data(text: str) -> str:
-    """Mask checksum-valid 18-digit ID numbers (``110101********1234``) and Luhn-valid 16–19
-    digit bank card numbers (``6222********1234``); everything else is left as written."""
+    """Mask checksum-valid 18-digit ID numbers (``110101********1234``), Luhn-valid 16–19
+    digit bank card numbers (``6222********1234``) and mainland mobile numbers that are not
+    the seller's contact (``138****1234``); everything else is left as written.
+
+    A mobile number right after a contact cue (电话, 手机, 联系, V, 薇, 微信, TG, ✈️ ...) is
+    the seller's and stays readable: it is the indicator an analyst acts on. Any other one
+    in a post is taken to be a victim's, as in a leaked sample.
+    """
     text = _ID_NUMBER.sub(_mask_id, text)
-    return _CARD_NUMBER.sub(_mask_card, text)
+    text = _CARD_NUMBER.sub(_mask_card, text)
+    return _PHONE.sub(lambda match: _mask_phone(text, match), text)
 
 
 def valid_id_number(number: str) -> bool:
@@ -129,6 +148,47 @@ def luhn_valid(digits: str) -> bool:
 def _mask_id(match: re.Match[str]) -> str:
     number = match.group(1)
     return number[:6] + "*" * 8 + number[-4:] if valid_id_number(number) else number
+
+
+def _mask_phone(text: str, match: re.Match[str]) -> str:
+    if _is_sellers_contact(text, match.start()):
+        return match.group(0)
+    return match.group(1) + "****" + match.group(3)
+
+
+def _is_sellers_contact(text: str, start: int) -> bool:
+    """Whether the phone number at *start* follows a contact cue. The few characters before
+    it are normalised first, so ＴＥＬ, 薇❤ and ✈️ count as cues too."""
+    before = normalize(text[max(0, start - _CUE_WINDOW) : start])
+    return _CONTACT_CUE.search(before) is not None
+
+
+def _contact_cue() -> re.Pattern[str]:
+    words = set(_CUE_WORDS)
+    for term in load_lexicon():
+        if term.section == "contact":
+            words |= {term.term, term.canonical} - {""}
+    alternatives = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+    return re.compile(rf"(?:{alternatives}){_SEPARATOR}$")
+
+
+# Words before a phone number that make it the seller's, besides the lexicon's contact
+# words; and how many characters before a number are searched for one.
+_CUE_WORDS = (
+    "电话",
+    "手机",
+    "手机号",
+    "联系",
+    "热线",
+    "客服",
+    "咨询",
+    "备用",
+    "tel",
+    "phone",
+    "call",
+)
+_CUE_WINDOW = 16
+_CONTACT_CUE = _contact_cue()
 
 
 def _mask_card(match: re.Match[str]) -> str:

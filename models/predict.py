@@ -14,6 +14,9 @@ from models import CATEGORIES
 
 # How many terms a judgement explains itself with: enough for an analyst to see why.
 MAX_TERMS = 8
+# How many of a text's strongest features are considered for those terms; more than enough
+# to fill MAX_TERMS after overlapping n-grams (开盒, 开盒师, 盒师) are merged.
+_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -43,40 +46,46 @@ class Classifier:
         """Judge every text in one vectorised pass."""
         if not texts:
             return []
-        features = csr_matrix(self.pipeline.named_steps["features"].transform(list(texts)))
+        features = csr_matrix(self.pipeline[:-1].transform(list(texts)))
         probabilities = self.pipeline.named_steps["classify"].predict_proba(features)
         return [
-            self._judge(probabilities[row], features.getrow(row))
-            for row in range(features.shape[0])
+            self._judge(probabilities[row], features, row) for row in range(features.shape[0])
         ]
 
     def predict_one(self, text: str) -> Judgement:
         return self.predict([text])[0]
 
-    def _judge(self, probabilities: np.ndarray, features: csr_matrix) -> Judgement:
+    def _judge(self, probabilities: np.ndarray, features: csr_matrix, row: int) -> Judgement:
         scores = {category: float(p) for category, p in zip(CATEGORIES, probabilities, strict=True)}
         labels = tuple(c for c in CATEGORIES if scores[c] >= self.thresholds[c])
         explained = labels or (max(CATEGORIES, key=scores.__getitem__),)
-        return Judgement(labels, scores, bool(labels), self._terms(features, explained))
+        start, end = features.indptr[row], features.indptr[row + 1]
+        terms = self._terms(features.indices[start:end], features.data[start:end], explained)
+        return Judgement(labels, scores, bool(labels), terms)
 
     def _terms(
-        self, features: csr_matrix, categories: tuple[str, ...]
+        self, columns: np.ndarray, values: np.ndarray, categories: tuple[str, ...]
     ) -> tuple[tuple[str, float], ...]:
-        """The features with the largest coefficient × value for *categories*, made readable.
+        """The features with the largest weight × value for *categories*, made readable.
 
         A term that is part of a stronger one already listed (开盒 inside 开盒师) is left out, so
-        the few slots go to different evidence.
+        the few slots go to different evidence. Only the strongest few dozen candidates are
+        looked at by name: a long post has thousands of n-grams.
         """
+        contributions = [
+            self._weights[category][columns] * values
+            for category in categories
+            if category in self._weights
+        ]
+        if not contributions or not len(columns):
+            return ()
+        strongest = np.max(contributions, axis=0)
+        candidates = np.argsort(-strongest, kind="stable")[: _CANDIDATES]
         weights: dict[str, float] = {}
-        for category in categories:
-            coefficients = self._coefficients.get(category)
-            if coefficients is None:
-                continue
-            for column, value in zip(features.indices, features.data, strict=True):
-                term = self._terms_by_column[column]
-                weight = float(coefficients[column] * value)
-                if term and weight > 0 and weight > weights.get(term, 0.0):
-                    weights[term] = weight
+        for index in candidates:
+            term, weight = self._terms_by_column[columns[index]], float(strongest[index])
+            if term and weight > 0 and weight > weights.get(term, 0.0):
+                weights[term] = weight
         chosen: list[tuple[str, float]] = []
         for term, weight in sorted(weights.items(), key=lambda item: (-item[1], item[0])):
             if not any(term in kept for kept, _ in chosen):
@@ -86,13 +95,24 @@ class Classifier:
         return tuple(chosen)
 
     @functools.cached_property
-    def _coefficients(self) -> dict[str, np.ndarray]:
-        estimators = self.pipeline.named_steps["classify"].estimators_
-        return {
-            category: estimator.coef_[0]
-            for category, estimator in zip(CATEGORIES, estimators, strict=True)
-            if hasattr(estimator, "coef_")  # a category absent from training has no model
-        }
+    def _weights(self) -> dict[str, np.ndarray]:
+        """Per category, each feature's push on the calibrated log-odds.
+
+        The calibrated probability is ``sigmoid(-(a * decision + b))`` with the decision
+        ``coef · x``, so feature *j* moves the log-odds by ``-a * coef[j] * x[j]``.
+        """
+        weights = {}
+        for category, estimator in zip(CATEGORIES, self._estimators, strict=True):
+            fitted = getattr(estimator, "calibrated_classifiers_", None)
+            if fitted:  # a category absent from training has a constant predictor instead
+                calibrated = fitted[0]
+                slope = float(calibrated.calibrators[0].a_)
+                weights[category] = -slope * calibrated.estimator.coef_[0]
+        return weights
+
+    @property
+    def _estimators(self) -> list:
+        return self.pipeline.named_steps["classify"].estimators_
 
     @functools.cached_property
     def _terms_by_column(self) -> list[str]:

@@ -31,8 +31,18 @@ from models.classifier import MODEL_FORMAT
 from models.predict import Classifier
 
 # Types our pipelines contain beyond skops' default trusted set (numpy, scipy, scikit-learn
-# estimators): the module-level feature functions of models.features.
-TRUSTED_TYPES = ("models.features.prepare", "models.features.word_analyzer")
+# estimators): the module-level feature functions of models.features, the fitted calibration
+# of each category (a linear model and a two-parameter sigmoid) and the seeded folds that
+# calibration was fitted on. None of them runs code from the file.
+TRUSTED_TYPES = (
+    "models.features.canonical_texts",
+    "models.features.collapse_digits",
+    "models.features.word_analyzer",
+    "models.features.cue_tokens",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.model_selection._split.StratifiedKFold",
+)
 
 
 class ModelFileError(Exception):

@@ -1,5 +1,8 @@
 """Chinese word tokens via jieba, with the domain lexicon as a user dictionary.
 
+Every lexicon term and every canonical form an alias stands for is a user word, so both
+``可cx户籍`` and its canonical form ``可查询户籍`` keep 户籍 and 查询 whole.
+
 A private ``jieba.Tokenizer`` keeps our dictionary out of the process-wide default one (other
 code in the same process may use jieba too), and it is built lazily on first use because
 loading jieba's dictionary takes about a second.
@@ -41,4 +44,6 @@ def _tokenizer() -> jieba.Tokenizer:
     tokenizer.initialize()
     for term in load_lexicon():
         tokenizer.add_word(term.term, freq=_TERM_FREQUENCY)
+        if term.canonical:
+            tokenizer.add_word(term.canonical, freq=_TERM_FREQUENCY)
     return tokenizer

@@ -17,7 +17,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from models import CATEGORIES
 from models.classifier import MODEL_FORMAT, build_pipeline
 from models.dataset import Example, load_dataset, shipped_dataset_path
-from models.evaluate import TARGET_PRECISION, choose_threshold, evaluate
+from models.evaluate import TARGET_PRECISION, choose_threshold, indicator_matrix, metrics
 from models.predict import Classifier
 
 FOLDS = 5
@@ -50,18 +50,15 @@ def train(dataset: Path | None = None, *, seed: int = 0) -> Classifier:
         "metrics": {
             "method": f"{FOLDS}-fold cross-validation, out-of-fold scores",
             "target_precision": TARGET_PRECISION,
-            **evaluate(held_out, truth, thresholds),
+            **metrics(held_out >= _limits(thresholds), truth),
         },
         "training": summarize(examples, data_sha256),
     }
     return Classifier(pipeline, thresholds, model_version(data_sha256, seed), metadata)
 
 
-def indicator_matrix(examples: list[Example]) -> np.ndarray:
-    """One row per example, one 0/1 column per category in CATEGORIES order."""
-    return np.array(
-        [[int(category in example.labels) for category in CATEGORIES] for example in examples]
-    )
+def _limits(thresholds: dict[str, float]) -> np.ndarray:
+    return np.array([thresholds[category] for category in CATEGORIES])
 
 
 def summarize(examples: list[Example], data_sha256: str) -> dict:

@@ -86,3 +86,57 @@ def test_checksums() -> None:
 )
 def test_masking_keeps_only_checksum_valid_numbers_hidden(text: str, masked: str) -> None:
     assert mask_personal_data(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "value"),
+    [
+        ("qq", "Q:1 2 3 4 5 6", "123456"),
+        ("qq", "扣扣 12345678", "12345678"),
+        ("qq", "🐧 87654321", "87654321"),
+        ("qq", "Q ①②③④⑤⑥⑦", "1234567"),
+        ("wechat", "薇❤abc_123", "abc_123"),
+        ("wechat", "V: abc123", "abc123"),
+        ("telegram", "ＴＧ＠xxxx", "@xxxx"),
+        ("telegram", "飞机 @kaihe", "@kaihe"),
+        ("telegram", "✈️ @kaihe", "@kaihe"),
+        ("telegram", "t.me/chaxun", "@chaxun"),
+        ("price", "全户300u", "300 USDT"),
+        ("price", "一次30块", "30 元"),
+        ("turnaround", "当天出单", "当天出单"),
+        ("turnaround", "时效1-2天", "时效1-2天"),
+        ("turnaround", "24小时内", "24小时内"),
+        ("service", "開房 記錄", "开房记录"),
+    ],
+)
+def test_obfuscated_forms_are_found(kind: str, text: str, value: str) -> None:
+    assert entities_of(kind, text) == [value]
+
+
+def test_only_the_sellers_phone_is_a_phone_entity() -> None:
+    text = "联系电话 13812345678,样本: 张三 13912345678"
+    assert entities_of("phone", text) == ["13812345678"]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("样本: 张三 13912345678 男", "样本: 张三 139****5678 男"),
+        ("机主 139-1234-5678 已实名", "机主 139****5678 已实名"),
+        ("电话138-1234-5678", "电话138-1234-5678"),
+        ("手机：13612345678", "手机：13612345678"),
+        ("V:13512345678", "V:13512345678"),
+        ("薇❤ 13512345678", "薇❤ 13512345678"),
+        ("联系 ✈️ 13712345678", "联系 ✈️ 13712345678"),
+        ("订单 12345678901", "订单 12345678901"),
+    ],
+)
+def test_victims_phone_numbers_are_masked_and_the_sellers_kept(text: str, masked: str) -> None:
+    assert mask_personal_data(text) == masked
+
+
+def test_all_victim_data_in_one_post_is_masked() -> None:
+    text = f"联系 V:13512345678 样本 {VALID_ID} 13912345678 {VALID_CARD}"
+    assert mask_personal_data(text) == (
+        "联系 V:13512345678 样本 110105********002X 139****5678 6222***********0128"
+    )

@@ -107,3 +107,30 @@ def test_batch_prediction_matches_single_predictions(classifier: Classifier) -> 
 def test_huge_hostile_input_is_judged(classifier: Classifier) -> None:
     judgement = classifier.predict_one("开盒" * 500_000)
     assert set(judgement.scores) == set(CATEGORIES)
+
+
+def seller_texts(seeds_dir: Path) -> list[str]:
+    """The two seller texts the 003 article quotes, cut out of it at run time: the post title
+    from 历史医疗记录 to the first 随便查 after it, and the 可cx list to the end of its sentence."""
+    article = next(seeds_dir.glob("003_*.txt")).read_text(encoding="utf-8")
+    title_start = article.index("历史医疗记录")
+    title = article[title_start : article.index("随便查", title_start) + len("随便查")]
+    list_start = article.index("可cx")
+    listing = article[list_start : article.index("。", list_start) + 1]
+    return [title, listing]
+
+
+def test_the_seller_texts_the_news_quotes_are_offers_on_their_own(
+    classifier: Classifier, seeds_dir: Path
+) -> None:
+    texts = seller_texts(seeds_dir)
+    assert all(10 < len(text) < 200 for text in texts)
+    judgements = classifier.predict(texts)
+    assert [j.is_offer for j in judgements] == [True, True], [j.scores for j in judgements]
+    assert "medical" in judgements[0].labels
+
+
+def test_offer_cues_appear_as_readable_terms(classifier: Classifier) -> None:
+    judgement = classifier.predict_one("出医保记录 就诊记录 精准出 一条600元 薇 cue_test_01")
+    terms = [term for term, _ in judgement.terms]
+    assert any(term.startswith("<") and term.endswith(">") for term in terms), terms

@@ -6,10 +6,11 @@ import pytest
 from sklearn.model_selection import KFold, cross_validate
 
 from models import CATEGORIES
-from models.classifier import build_pipeline
+from models.classifier import MODEL_FORMAT, build_pipeline
 from models.dataset import load_dataset, shipped_dataset_path
+from models.evaluate import indicator_matrix
 from models.predict import Classifier
-from models.train import indicator_matrix, train
+from models.train import train
 
 PROBES = [
     "可查户籍 开房 轨迹 秒出 飞机@probe_cx",
@@ -27,7 +28,7 @@ def test_training_is_deterministic(classifier: Classifier) -> None:
 
 
 def test_version_depends_on_the_data(classifier: Classifier, tmp_path: Path) -> None:
-    assert re.fullmatch(r"v1-[0-9a-f]{8}", classifier.version)
+    assert re.fullmatch(rf"v{MODEL_FORMAT}-[0-9a-f]{{8}}", classifier.version)
     lines = shipped_dataset_path().read_text(encoding="utf-8")
     smaller = tmp_path / "smaller.jsonl"
     smaller.write_text("\n".join(lines.splitlines()[:-1]) + "\n", encoding="utf-8")
@@ -44,6 +45,8 @@ def test_metadata_records_metrics_thresholds_and_data(classifier: Classifier) ->
         assert {"precision", "recall", "f1", "support"} <= scores.keys()
         assert scores["precision"] >= 0.9, (category, scores)
         assert scores["recall"] >= 0.8, (category, scores)
+    assert metadata["metrics"]["macro_f1"] >= 0.9
+    assert metadata["metrics"]["false_positive_rate"] <= 0.03
     training = metadata["training"]
     assert training["examples"] == len(load_dataset())
     assert re.fullmatch(r"[0-9a-f]{64}", training["data_sha256"])
