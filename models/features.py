@@ -26,7 +26,7 @@ from models import CATEGORIES
 from models.baseline import CATEGORY_TERMS
 from models.extract import extract_entities
 from models.lexicon import canonicalize
-from models.tokenize import tokens
+from models.tokenize import normalized_tokens
 
 # Longest text the classifier reads. Scraped posts are hostile and may be huge; the first
 # 20,000 characters are plenty to judge an ad, and the cap bounds the cost of one post.
@@ -92,7 +92,7 @@ def collapse_digits(text: str) -> str:
 
 def word_analyzer(text: str) -> list[str]:
     """Word features: jieba tokens of a canonical text, digit runs collapsed."""
-    return tokens(collapse_digits(text))
+    return normalized_tokens(collapse_digits(text))
 
 
 def cue_tokens(text: str) -> list[str]:

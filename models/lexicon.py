@@ -114,7 +114,7 @@ def expand_aliases(text: str, terms: tuple[Term, ...] | None = None) -> str:
     conditional aliases only where their condition holds (``扣`` before a handle, ``u`` after
     an amount).
     """
-    pattern, canonical_of = _alias_matcher(terms or load_lexicon())
+    pattern, canonical_of = _alias_matcher(terms) if terms else _shipped_matcher()
     return pattern.sub(lambda match: canonical_of[match.group(0)], text)
 
 
@@ -138,6 +138,13 @@ def canonicalize(text: str) -> str:
 
 # Rounds of rewriting in canonicalize; real text settles in one, crafted text in two or three.
 _MAX_REWRITES = 8
+
+
+@functools.cache
+def _shipped_matcher() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The shipped lexicon's matcher, looked up without hashing ~200 terms on every call
+    (that hash cost more than the matching itself)."""
+    return _alias_matcher(load_lexicon())
 
 
 @functools.cache
