@@ -9,7 +9,9 @@ Where the texts come from:
 * generated texts, made here. An offer is assembled from the market's parts — services,
   a price in 元/U/USDT, a turnaround, escrow terms, a contact written with its aliases — poured
   into one of the genres' layouts (Telegram post, forum title, forum title + body, Tieba reply,
-  group-chat spam line, paste price list, bot menu) and, for a share of them, disguised with
+  group-chat spam line, paste price list, bot menu) or written in a less common style (vague
+  hints with a price or contact, insiders selling medical records to clinics and insurers,
+  English or pinyin) and, for a share of them, disguised with
   the sellers' evasion habits from :mod:`models.evasion`. Benign texts are generated from
   frames that use the same words and parts without offering anything: reporters quoting an
   ad and its price, police naming the services, victims, hospital notices, innocent
@@ -51,9 +53,10 @@ TRAIN_OUTPUT = DATA / "train.jsonl"
 HELDOUT_OUTPUT = DATA / "heldout.jsonl"
 SEED = 20240521
 HELDOUT_SHARE = 0.3
-GENERATED_OFFERS = 1250
-GENERATED_BENIGN = 1250
+GENERATED_OFFERS = 1400
+GENERATED_BENIGN = 1400
 OBFUSCATED_OFFER_SHARE = 0.4  # sellers disguise many ads, not all
+OTHER_STYLE_SHARE = 0.3  # vague, insider and Latin-script offers
 TRADITIONAL_BENIGN_SHARE = 0.25  # reposts of news and warnings in traditional script
 MAX_TRIES_PER_TEXT = 20  # a composer that keeps repeating itself is a bug, not bad luck
 
@@ -109,7 +112,10 @@ SERVICES = {
         "病历", "就诊记录", "就医记录", "住院记录", "门诊病历", "用药记录", "医保记录",
         "医保消费明细", "社保记录", "体检报告", "婚检", "婚前检查", "人流记录", "堕胎记录",
         "精神科记录", "产检记录", "产妇信息", "新生儿信息", "婴儿料", "预产滚动信息",
-        "患者名单", "医疗记录",
+        "患者名单", "医疗记录", "孕产妇建档名单", "宝妈数据", "新生儿名单", "出生登记名单",
+        "体检客户名单", "体检数据", "医保流水", "社保参保明细", "处方记录", "处方单",
+        "住院名单", "住院患者名录", "病人名单", "门诊患者数据", "检验报告", "化验单",
+        "诊断记录", "整形客户信息", "月子客户名单",
     ],
     "biometric": [
         "过人脸", "代过实名", "过活体", "人脸解封", "照片活化", "人脸四件套", "真人认证视频",
@@ -294,8 +300,11 @@ def _per_record_list(rng: random.Random, services: list[str]) -> str:
 
 def _offer_bot_menu(rng: random.Random, services: list[str]) -> str:
     commands = [f"/{chr(ord('a') + n)}{n} {service}" for n, service in enumerate(services)]
+    face = all(service in SERVICES["biometric"] for service in services)
     header = rng.choice(
-        ["欢迎使用查询机器人", "🤖 社工库机器人", "查档机器人 指令列表", "自助查询Bot"]
+        ["🤖人脸代过Bot", "过脸机器人 菜单", "实名认证助手", "Face Bot 使用说明", "刷脸自助Bot"]
+        if face
+        else ["欢迎使用查询机器人", "🤖 社工库机器人", "查档机器人 指令列表", "自助查询Bot"]
     )
     closing = rng.choice(["余额不足请充值", "每日签到送积分", "邀请好友得余额", "充值支持USDT",
                           "报单格式:业务+号码"])  # fmt: skip
@@ -313,11 +322,127 @@ OFFER_GENRES: dict[str, Callable[[random.Random, list[str]], str]] = {
 }
 
 
+# Offers that say little: a hint at the trade, at most one service, and a price or a contact.
+# Real channels are full of them, and a model that waits for a list of services misses them.
+VAGUE_HINTS = {
+    "doxxing": [
+        "代查各种信息", "各类信息代查", "私家侦探", "私人侦探 专业找人", "查人找人", "什么都能查",
+        "找人 查信息", "个人信息代查", "给个号码就能查", "想知道谁的底细找我", "专业调查 全国可查",
+        "查底细", "有渠道 啥都能查", "人查得到", "号码查人",
+    ],
+    "medical": [
+        "医院记录代查", "医疗记录有渠道", "医院内部资源", "病人名单有货", "院内数据可调",
+        "医疗类数据 都有", "医院的记录都能弄", "看病的记录能查", "医保社保都能查",
+        "母婴数据有货", "体检那边有人",
+    ],
+    "biometric": [
+        "人脸问题找我", "刷脸搞不定的来", "实名认证代过", "各平台认证都能过", "脸的问题都能解决",
+        "人脸验证 包过",
+    ],
+}  # fmt: skip
+VAGUE_WINKS = ["懂的来", "你懂的", "懂的私", "懂得都懂", "保密", "靠谱", "老板私", "诚信", "稳",
+               "量大优惠"]  # fmt: skip
+
+
+def _offer_vague(rng: random.Random, label: str, services: list[str]) -> str:
+    if rng.random() < 0.3:
+        # The shortest line: one service and a nudge, as a group's regulars post it.
+        nudge = rng.choice(["私", "滴滴", "懂的扣1", "要的来", "有渠道", "在线", "秒回"])
+        line = rng.choice(["{s}出 {n}", "出{s} {n}", "有{s}的 {n}", "{s}有货 {n}", "{s}能查 {n}"])
+        return line.format(s=services[0], n=nudge)
+    parts = [rng.choice(VAGUE_HINTS[label]), rng.choice(VAGUE_WINKS)]
+    if rng.random() < 0.4:
+        parts.insert(1, rng.choice(["", "比如", "含", "包括"]) + services[0])
+    price, contact = _price(rng), _pick(rng, CONTACTS)
+    parts.append(rng.choice([price, contact, f"{price} {contact}"]))
+    return rng.choice([" ", ",", "  ", "~"]).join(parts)
+
+
+# Medical records sold by an insider or sold on as leads to clinics, insurers and baby shops.
+MEDICAL_SOURCES = ["三甲医院", "妇幼保健院", "市医院", "体检中心", "社区医院", "医保系统",
+                   "卫健系统", "产科", "医院信息科"]  # fmt: skip
+MEDICAL_BUYERS = ["诊所", "保险公司", "月子中心", "母婴店", "医美机构", "律所", "药店", "早教机构",
+                  "保健品公司"]  # fmt: skip
+_INSIDER_OFFERS = [
+    "{source}内部人员 可出{listed} {price} {contact}",
+    "本人在{source}工作,{listed}都能调,需要的老板{contact}",
+    "{listed} 按月更新 可按科室筛选 适合{buyer}/{buyer2} {contact}",
+    "出售{city}{first} {n}条 适合{buyer}、{buyer2} {price}",
+    "{first} 高端客户 {n}条起 {buyer}精准获客 {contact}",
+    "{source}内部渠道 {first}查询 {turn} {contact}",
+    "{first} 每日更新 {buyer}专用 {contact}",
+    "{city}今年{first} 含姓名电话住址 {price}",
+    "{listed} 均可出 {source}直出 {contact}",
+    "有{source}的资源,{first}和{second}都有,{buyer}的老板们私聊",
+    "给{buyer}供{first},{city}本地的,一手,{price}",
+]
+
+
+def _offer_medical_insider(rng: random.Random, services: list[str]) -> str:
+    buyers = rng.sample(MEDICAL_BUYERS, 2)
+    return rng.choice(_INSIDER_OFFERS).format(
+        source=rng.choice(MEDICAL_SOURCES), listed=rng.choice(["、", " ", "/"]).join(services),
+        first=services[0], second=services[-1], buyer=buyers[0], buyer2=buyers[1],
+        city=rng.choice(CITIES), n=rng.choice([500, 1000, 3000, "1w", "5w"]), price=_price(rng),
+        contact=_pick(rng, CONTACTS), turn=_pick(rng, TURNAROUND),
+    )  # fmt: skip
+
+
+# The same trade written for readers of English or in pinyin shorthand.
+SERVICES_LATIN = {
+    "doxxing": ["hukou lookup", "phone owner", "location tracking", "hotel records", "kai he",
+                "cha dang", "ID lookup", "full family info", "bank statements", "dox anyone"],
+    "medical": ["medical records", "hospital data", "patient lists", "bing li", "yi bao records",
+                "health checkup reports", "newborn data", "insurance claims data"],
+    "biometric": ["face verify bypass", "liveness pass", "guo renlian", "KYC bypass",
+                  "real-name verification", "face unlock"],
+}  # fmt: skip
+_LATIN_OFFERS = [
+    "{listed} — fast, {price}, DM {contact}",
+    "China {first} / {second} available, USDT only, {contact}",
+    "we do {listed} 100% legit, escrow ok, {contact}",
+    "{first} {second} 都ok fast delivery {contact}",
+    "selling {first} daily updated, bulk price, {contact}",
+    "need {first}? pm me {contact}",
+]
+
+
+def _offer_latin(rng: random.Random, labels: tuple[str, ...]) -> str:
+    services = [rng.choice(SERVICES_LATIN[label]) for label in labels]
+    services += rng.sample(SERVICES_LATIN[labels[0]], 2)
+    services = list(dict.fromkeys(services))
+    return rng.choice(_LATIN_OFFERS).format(
+        listed=", ".join(services), first=services[0], second=services[1],
+        price=rng.choice(["cheap", _price(rng)]), contact=_pick(rng, CONTACTS),
+    )  # fmt: skip
+
+
+def _offer_style(rng: random.Random, labels: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
+    """``(genre, text, labels)`` in a less common style: vague, insider or Latin-script.
+
+    A vague offer hints at one trade only, and an insider sells medical records only, so
+    their labels narrow to what the text offers.
+    """
+    insider = ["insider"] * 2 if "medical" in labels else []
+    style = rng.choice(["vague", "vague", "latin", *insider])
+    if style == "vague":
+        label = rng.choice(labels)
+        text = _offer_vague(rng, label, _services(rng, (label,), 1, 1))
+        return rng.choice(["group_chat", "telegram", "tieba_reply"]), text, (label,)
+    if style == "insider":
+        text = _offer_medical_insider(rng, _services(rng, ("medical",), 2, 3))
+        return rng.choice(["telegram", "group_chat", "forum_post"]), text, ("medical",)
+    return "telegram", _offer_latin(rng, labels), labels
+
+
 def compose_offer(rng: random.Random) -> Example:
     """One generated offer; a share of them disguised with the sellers' evasion transforms."""
     labels = rng.choice(LABEL_SETS)
     genre = rng.choice(sorted(OFFER_GENRES))
-    text = OFFER_GENRES[genre](rng, _services(rng, labels))
+    if rng.random() < OTHER_STYLE_SHARE:
+        genre, text, labels = _offer_style(rng, labels)
+    else:
+        text = OFFER_GENRES[genre](rng, _services(rng, labels))
     if rng.random() < OBFUSCATED_OFFER_SHARE:
         text = obfuscate(text, rng, k=rng.randint(1, 2))
     return Example(text, labels, genre)
@@ -337,7 +462,8 @@ JOB_CONTACTS = ["简历请投人事科邮箱", "请致电人事部", "简历发 
 OTHER_GOODS = [
     "日本代购 药妆", "韩国代购 化妆品", "无抵押贷款", "信用贷 当天放款", "王者荣耀代练",
     "原神代肝", "英雄联盟代打", "淘宝补单", "兼职刷单", "代开发票", "增值税发票", "抖音涨粉",
-    "考研网课资料", "二手游戏账号", "港版手机", "奶粉直邮", "王者定位赛代打", "吃鸡代练上段位",
+    "考研网课资料", "考公资料 押题卷", "教资面试资料", "二手游戏账号", "港版手机", "奶粉直邮",
+    "王者定位赛代打", "吃鸡代练上段位",
     "网贷不看征信", "GPS定位器批发", "酒店钟点房特价", "体检套餐团购", "病历夹定制印刷",
 ]  # fmt: skip
 
@@ -362,12 +488,32 @@ BENIGN_FRAMES: dict[str, list[str]] = {
         "记者注意到,有用户在{platform}发布名为“{ad}”的帖子,正文附有多张截图,目前帖子已被删除。",
         "{city}网警通报:一网民发布“{ad}”的信息招揽生意,已被依法查处。",
         "这条写着“{ad}”的帖子,在{platform}上存在了{n}天才被删除,期间有不少人留言询价。",
+        "一名网友向记者提供截图:某账号发帖“{ad}”,留言区不少人询问价格。",
+        "记者搜索关键词后发现,“{ad}”这类帖子仍能被搜到,平台称将尽快清理。",
+        "在{platform}上,一条内容为“{ad}”的帖子已被举报,发帖人账号目前显示异常。",
+        "举报人称,对方在群里发了“{ad}”,随后要求加好友私聊,他没有理会并报了警。",
         # Headlines and subheadings: short, but they ask or report, they do not sell.
         "花钱就能查{first}?",
         "{first}被明码标价的背后",
         "谁在倒卖{first}和{second}",
         "调查:“{first}秒出”的黑色产业链",
         "{first}为何屡屡泄露",
+        "花钱能查{med}",
+        "{med}能查?记者调查",
+        "谁能查到你的{med}",
+        "{med}被明码标价",
+        # The vague and insider ads' own words, quoted by the people who expose them.
+        "记者调查发现,所谓“{hint}”其实是从非法渠道买来的数据,{first}一条卖{price}元。",
+        "{city}一家{buyer}被查:从医院内部人员手中购买{first}{n}万条,用于电话推销。",
+        "{city}警方破获一起倒卖{first}案,{hospital}{n}名员工涉案,下游买家多为{buyer}。",
+        "{med}和{med2}在黑市为何受追捧?专家称{buyer}的精准营销是主要需求。",
+        "{city}一名{hospital}前员工带走{n}万条{med},被判侵犯公民个人信息罪。",
+        "{med}泄露之后,患者会面临哪些风险?",
+        # How hospitals collect patients' details: the insider ads' nouns in a privacy debate.
+        "{city}有患者反映,在{hospital}挂号要填身份证、电话、住址甚至职业,担心这些信息另作他用。",
+        "专家认为,医院采集患者信息应遵循最小必要原则,建档时收集的{med}不应用于诊疗以外的用途。",
+        "看病要先建档,{hospital}表示患者的{med}由信息科统一保管,调阅须经审批并留痕。",
+        "患者信息安全谁来管?{city}多家医院开始对{med}的查询设置权限和审计。",
     ],
     "police_warning": [
         "【{city}警方提醒】网上声称能查{quoted}的广告都是违法犯罪,"
@@ -376,11 +522,15 @@ BENIGN_FRAMES: dict[str, list[str]] = {
         "截图后向网警举报。",
         "网警提示:有人冒充“内部渠道”兜售{listed},实为诈骗加违法,市民切勿上当。",
         "{city}公安提醒:买卖{first}等个人信息,情节严重的可判处{a}年以上有期徒刑。",
+        "警方提醒:网上自称“{hint}”的账号,不是骗子就是违法,不要加好友,更不要转账。",
+        "反诈中心提示:“{hint}”“懂的来”这类帖子背后是非法买卖个人信息,请及时举报。",
     ],
     "victim": [
         "求助:有人在网上查到了我的{pair},还发到了群里,我该怎么报警和维权?",
         "我的{first}被人泄露了,对方还在{platform}上挂我,已经报警,还能做些什么?",
         "被开盒了,{pair}全被公开,每天都有陌生电话,有没有人知道怎么让平台删帖?",
+        "刚在{hospital}做完检查,第二天就有{buyer}打电话推销,连我的{med}都知道,该去哪投诉?",
+        "我的{med}被前同事拿去发到群里了,这算侵犯隐私吗?要怎么取证?",
     ],
     "forum_chatter": [
         "看到有人在群里发广告说能查{listed},这种东西一看就违法,已经举报了。",
@@ -416,17 +566,31 @@ BENIGN_FRAMES: dict[str, list[str]] = {
         "本人持身份证到{city}任一网点柜台即可打印银行流水,加盖业务章,每页收费{a}元。",
     ],
     "background_check": [
-        "入职背调需候选人书面授权,只核实学历和工作经历;个人征信报告可到人民银行网点免费打印。",
+        "{city}一家企业的HR介绍:入职背调需候选人书面授权,只核实学历和工作经历;"
+        "个人征信报告可到人民银行网点免费打印。",
         "{city}一家公司因未经同意背调员工婚姻和病史被起诉,律师提醒背调范围要与岗位相关。",
+        "{city}律师提醒:背景调查只能核实与岗位相关的信息,擅自查询候选人的{first}可能违法。",
     ],
     "hospital_notice": [
         "{hospital}病案复印须知:本人携带身份证办理,代办需授权委托书,复印件{a}个工作日内邮寄。",
         "{hospital}提醒:本院从不电话推销,也不会向任何人提供患者的{first},请勿轻信“代查”信息。",
         "{hospital}已全面启用电子健康卡,患者可凭二维码挂号、缴费和查询检查报告。",
+        "{hospital}声明:网传本院内部人员出售{first}一事,本院已报警并配合调查。",
+        # Everyday hospital news: the word 医院 alone must not sound like an insider's ad.
+        "{hospital}{city}院区全面开诊,设有内科、外科、妇产科等{n}个科室。",
+        "{hospital}新院区今日启用,门诊、住院和体检中心同步搬迁,原址保留急诊。",
+        "{city}又一家三甲医院分院开业,{hospital}专家团队每周坐诊{a}天。",
+        "{hospital}产科开设孕妇学校,每周{a}次课程,新手爸妈可免费报名。",
+        "{hospital}体检中心调整营业时间,周末上午照常开放,报告{a}个工作日内出。",
+        "{hospital}提醒新手爸妈:自称能拿到{first}的推销电话与本院无关,请直接挂断并举报。",
     ],
     "official_guide": [
         "{city}医保局提示:参保人可通过国家医保服务平台App查询本人的医保记录和消费明细,"
         "也可持社保卡到经办窗口打印,请勿轻信任何自称能代查的人员。",
+        # Lawful ways to see one's own records: the words of the medical ads, nothing for sale.
+        "如何查询本人的{med}?登录{city}健康App,实名认证后即可查看,也可到{hospital}窗口申请打印。",
+        "{city}卫健委提醒:{med}和{med2}属于敏感个人信息,医疗机构不得向第三方提供。",
+        "患者可凭身份证在{hospital}自助机查询{med},保存期限{a}年,如需纸质版请到服务台。",
     ],
     "face_news": [
         "{city}一小区强制刷脸进门引争议,业主认为人脸信息属于敏感个人信息,物业应提供其他方式。",
@@ -437,6 +601,12 @@ BENIGN_FRAMES: dict[str, list[str]] = {
         "【招聘】{hospital}招聘{role}{a}名,月薪{total}0元起,五险一金,有意者{job_contact}。",
         "诚聘{role}:负责日常登记和资料整理,{city}本地优先,待遇面议,{job_contact}。",
     ],
+    "english": [
+        "Police in {city} arrested {n} people accused of selling {latin} through Telegram ads.",
+        "Report: {latin} from Chinese hospitals is offered on dark markets for as little as "
+        "{price} yuan, researchers warn.",
+        "How to protect yourself after a leak of {latin}: change passwords and watch for scams.",
+    ],
     "spam_other": [
         "{goods} {turn} {trust} {price} {contact}",
         "【{goods}】{opener} {contact}",
@@ -444,17 +614,30 @@ BENIGN_FRAMES: dict[str, list[str]] = {
     ],
 }
 # How often each benign genre is drawn: the genres nearest to an offer weigh most.
-BENIGN_WEIGHTS = {"news": 6, "police_warning": 2, "spam_other": 4, "forum_chatter": 2, "buyer": 2}
+BENIGN_WEIGHTS = {"news": 8, "police_warning": 2, "spam_other": 4, "forum_chatter": 2, "buyer": 2}
 # Genres whose reposts circulate in traditional script.
 TRADITIONAL_GENRES = {"news", "police_warning", "face_news", "forum_chatter"}
 
 
+def _quoted_ad(rng: random.Random) -> str:
+    """An ad as a reporter or a user quotes it, on one line; every style of offer gets quoted."""
+    labels = rng.choice(LABEL_SETS)
+    if rng.random() < OTHER_STYLE_SHARE:
+        return _offer_style(rng, labels)[1].replace("\n", " ")
+    genre = rng.choice(["forum_title", "forum_title", "telegram", "group_chat", "tieba_reply"])
+    return OFFER_GENRES[genre](rng, _services(rng, labels, 2, 3)).replace("\n", " ")
+
+
 def _benign_values(rng: random.Random, services: list[str]) -> dict[str, object]:
     a = rng.randint(1, 3)
-    ad_labels = rng.choice(LABEL_SETS)
-    ad_genre = rng.choice(["forum_title", "forum_title", "telegram", "group_chat", "tieba_reply"])
+    medical = rng.sample(SERVICES["medical"], 2)
     return {
         "city": rng.choice(CITIES),
+        "med": medical[0],
+        "med2": medical[1],
+        "hint": rng.choice(VAGUE_HINTS[rng.choice(sorted(VAGUE_HINTS))]),
+        "buyer": rng.choice(MEDICAL_BUYERS),
+        "latin": rng.choice(SERVICES_LATIN[rng.choice(sorted(SERVICES_LATIN))]),
         "platform": rng.choice(PLATFORMS),
         "hospital": rng.choice(HOSPITALS),
         "quoted": "".join(f"“{service}”" for service in services),
@@ -462,7 +645,7 @@ def _benign_values(rng: random.Random, services: list[str]) -> dict[str, object]
         "pair": "和".join(services[:2]),
         "first": services[0],
         "second": services[1],
-        "ad": OFFER_GENRES[ad_genre](rng, _services(rng, ad_labels, 2, 3)).replace("\n", " "),
+        "ad": _quoted_ad(rng),
         "goods": rng.choice(OTHER_GOODS),
         "role": rng.choice(JOB_ROLES),
         "job_contact": rng.choice(JOB_CONTACTS).format(n=rng.randint(10, 999)),
