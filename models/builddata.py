@@ -182,7 +182,7 @@ def _fill(rng: random.Random, template: str, syllables: list[str]) -> str:
 
 
 def _pick(rng: random.Random, parts: list[str], *, market: bool = True) -> str:
-    """One of *parts* with its placeholders filled; ``market=False`` for other goods' ads."""
+    """One of *parts* with its {slots} filled; ``market=False`` for other goods' ads."""
     syllables = GENERIC_SYLLABLES + MARKET_SYLLABLES if market else GENERIC_SYLLABLES
     return _fill(rng, rng.choice(parts), syllables)
 

@@ -11,7 +11,6 @@ command prints them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import numpy as np
 
 from models import CATEGORIES
 from models.baseline import KeywordBaseline
-from models.dataset import DatasetError, Example, parse_example
+from models.dataset import Example, load_dataset
 from models.predict import Classifier
 
 TARGET_PRECISION = 0.95
@@ -151,25 +150,4 @@ def read_examples(path: Path) -> list[Example]:
     only needed for the per-genre false-positive table, so a missing one reads as
     :data:`UNKNOWN_GENRE`; everything else is validated as the training data is.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DatasetError(f"{path}: cannot read the data: {error}") from error
-    examples = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            examples.append(parse_example(_with_genre(line), f"{path}:{number}"))
-    if not examples:
-        raise DatasetError(f"{path}: no examples to evaluate on")
-    return examples
-
-
-def _with_genre(line: str) -> str:
-    """*line* with ``"genre": "unknown"`` added when it is a JSON object without one."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
-        return line  # parse_example reports it with the file and line
-    if isinstance(record, dict) and "genre" not in record:
-        return json.dumps({**record, "genre": UNKNOWN_GENRE}, ensure_ascii=False)
-    return line
+    return load_dataset(path, default_genre=UNKNOWN_GENRE)

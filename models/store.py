@@ -72,6 +72,18 @@ def describe(classifier: Classifier) -> dict:
     }
 
 
+def payload(classifier: Classifier) -> dict:
+    """What a model file holds: plain data and the fitted pipeline, nothing callable else."""
+    return {
+        "format": MODEL_FORMAT,
+        "version": classifier.version,
+        "sklearn_version": sklearn.__version__,
+        "thresholds": classifier.thresholds,
+        "metadata": classifier.metadata,
+        "pipeline": classifier.pipeline,
+    }
+
+
 def save(classifier: Classifier, path: Path) -> None:
     """Write *classifier* to *path* (skops) and its description to ``<path>.json``.
 
@@ -80,15 +92,8 @@ def save(classifier: Classifier, path: Path) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     description = describe(classifier)
-    payload = {
-        "format": MODEL_FORMAT,
-        "version": classifier.version,
-        "sklearn_version": sklearn.__version__,
-        "thresholds": classifier.thresholds,
-        "metadata": classifier.metadata,
-        "pipeline": classifier.pipeline,
-    }
-    _write_atomically(path, lambda handle: skops.io.dump(payload, handle))
+    content = payload(classifier)
+    _write_atomically(path, lambda handle: skops.io.dump(content, handle))
     text = json.dumps(description, ensure_ascii=False, indent=2) + "\n"
     _write_atomically(sidecar_path(path), lambda handle: handle.write(text.encode("utf-8")))
 

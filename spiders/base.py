@@ -20,6 +20,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from spiders.failures import describe, failure_line
+from spiders.options import check_known_keys
 
 WEB_SCHEMES = frozenset({"http", "https"})
 
@@ -41,8 +42,12 @@ class SourceSpider(scrapy.Spider):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
-        """Raise ``OptionsError`` if ``options`` are not valid for this kind of source."""
-        raise NotImplementedError
+        """Raise ``OptionsError`` if ``options`` are not valid for this kind of source.
+
+        Every kind rejects keys it does not know (a typo in the config must not pass
+        silently); kinds extend this with their own checks.
+        """
+        check_known_keys(options, cls.option_names)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:

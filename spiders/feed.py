@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from spiders.base import SourceSpider, web_links
 from spiders.extract import page_text
 from spiders.items import PostItem
-from spiders.options import check_bool, check_known_keys
+from spiders.options import check_bool
 from spiders.syndication import FeedEntry, NotAFeed, read_feed
 
 
@@ -34,7 +34,7 @@ class FeedSpider(SourceSpider):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
-        check_known_keys(options, cls.option_names)
+        super().check_options(options)
         check_bool(options, "follow")
 
     def parse(self, response: Response) -> Iterator[PostItem | scrapy.Request]:

@@ -30,7 +30,7 @@ from spiders.base import SourceSpider, web_links
 from spiders.dates import iso_datetime
 from spiders.extract import Selectable, first_text, hrefs, joined_text, select
 from spiders.items import PostItem
-from spiders.options import OptionsError, check_known_keys, check_selector
+from spiders.options import OptionsError, check_selector
 
 SELECTOR_OPTIONS = ("item_links", "item", "title", "text", "author", "posted_at", "id",
                     "next_page")
@@ -42,7 +42,7 @@ class GenericSpider(SourceSpider):
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
-        check_known_keys(options, cls.option_names)
+        super().check_options(options)
         if "text" not in options:
             raise OptionsError("text", "required: the selector of a post's text")
         if "item_links" not in options and "item" not in options:

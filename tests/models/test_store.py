@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import skops.io
 
-from models import CATEGORIES
+from models import CATEGORIES, store
 from models.classifier import MODEL_FORMAT
 from models.predict import Classifier
 from models.store import ModelFileError, ModelVersionWarning, load, save, sidecar_path
@@ -16,18 +16,7 @@ TEXTS = ["开盒 户籍 秒出 飞机@store_test", "病历复印请到病案室"
 
 def payload(classifier: Classifier, **changes: object) -> dict:
     """What save() writes, with *changes*: to craft files save() would never write."""
-    import sklearn
-
-    data = {
-        "format": MODEL_FORMAT,
-        "version": classifier.version,
-        "sklearn_version": sklearn.__version__,
-        "thresholds": classifier.thresholds,
-        "metadata": classifier.metadata,
-        "pipeline": classifier.pipeline,
-    }
-    data.update(changes)
-    return data
+    return {**store.payload(classifier), **changes}
 
 
 def test_round_trip_gives_identical_judgements(classifier: Classifier, tmp_path: Path) -> None:
