@@ -26,9 +26,10 @@ from sklearn.preprocessing import FunctionTransformer
 
 from models.features import canonical_texts, collapse_digits, cue_tokens, word_analyzer
 
-# Bump when the pipeline's layout or features change: a model saved under another format
+# Bump when the pipeline's layout or features change (canonical forms included: the version
+# hashes data, seed and format, not code): a model saved under another format
 # would compute different features, so models.store refuses it.
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 CHAR_NGRAMS = (2, 4)
 # Inverse regularisation strength of each logistic regression; tuned by cross-validation on
 # the shipped data (see the training metrics in the model metadata).

@@ -162,11 +162,15 @@ def _alias_matcher(terms: tuple[Term, ...]) -> tuple[re.Pattern[str], dict[str, 
 
 
 def _alias_pattern(term: Term) -> str:
+    """A Latin alias is a word of its own: never part of a handle or an address
+    (``@dw_demo``, ``cx_bot``, ``a.dw``), but an amount's unit follows its digits (``300u``)
+    and a contact alias its handle (``v123456``)."""
     pattern = re.escape(term.term)
     if term.term[0].isascii() and term.term[0].isalpha():
-        pattern = r"(?<![a-z])" + pattern
+        before = "a-z" if term.condition == "amount" else "a-z0-9_@."
+        pattern = rf"(?<![{before}])" + pattern
     if term.term[-1].isascii() and term.term[-1].isalpha():
-        pattern += r"(?![a-z])"
+        pattern += r"(?![a-z])" if term.condition == "handle" else r"(?![a-z0-9_])"
     if term.condition == "handle":
         pattern += rf"(?={_HANDLE})"
     elif term.condition == "amount":

@@ -87,3 +87,17 @@ def test_obfuscate_applies_k_distinct_transforms_deterministically() -> None:
         assert canonicalize(obfuscate(AD, random.Random(seed), k=3)) == canonicalize(AD)
     with pytest.raises(ValueError):
         obfuscate(AD, random.Random(0), k=len(TRANSFORMS) + 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("报单找 TG @dw_demo_bot", "报单找 telegram @dw_demo_bot"),  # a handle is not a code
+        ("cx_bot 在线", "cx_bot 在线"),
+        ("可cx户籍 dw 秒出", "可查询户籍定位秒出"),
+        ("一单 300u", "一单 300usdt"),  # an amount's unit follows its digits
+        ("v123456", "微信123456"),  # a contact alias its handle
+    ],
+)
+def test_latin_aliases_are_words_of_their_own(text: str, expected: str) -> None:
+    assert canonicalize(text) == expected
