@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from monitor.cli.state import State, err_console, out_console
+from monitor.cli.state import State, err_console, open_input, out_console
 from monitor.errors import UsageProblem
 
 
@@ -73,7 +73,7 @@ def _classify_stream(classifier, source: str, explain: bool) -> bool:
     """Write one JSON line per input line; True if any line could not be judged."""
     from monitor.classify import classify_lines
 
-    stream = sys.stdin if source == "-" else _open(source)
+    stream = open_input(source)
     failed = False
     for result in classify_lines(classifier, stream, explain=explain):
         sys.stdout.write(result.line + "\n")
@@ -82,13 +82,6 @@ def _classify_stream(classifier, source: str, explain: bool) -> bool:
             err_console().print(f"skipped {result.error}", markup=False)
     sys.stdout.flush()
     return failed
-
-
-def _open(path: str):
-    try:
-        return open(path, encoding="utf-8")  # noqa: SIM115 - read lazily by the generator
-    except OSError as error:
-        raise UsageProblem(f"cannot read {path}: {error.strerror}") from error
 
 
 def _classify_texts(classifier, texts: list[str], explain: bool) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from monitor.cli.state import State, err_console, out_console
+from monitor.cli.digest import print_digest_report
+from monitor.cli.state import State, err_console, open_input, out_console
 from monitor.crawl import CrawlSummary
 
 
@@ -40,7 +39,7 @@ def register(app: typer.Typer, state: State) -> None:
 
         config = state.config()
         source_config = config.source(source)
-        lines = sys.stdin if file == "-" else _open_lines(Path(file))
+        lines = open_input(file)
         report = ingest_lines(state.database(), source_config, lines)
         for error in report.errors:
             err_console().print(f"skipped {error}")
@@ -72,20 +71,9 @@ def register(app: typer.Typer, state: State) -> None:
         print_crawls(report.crawls)
         out_console().print(f"classified {report.classified.classified} posts, "
                             f"{report.classified.flagged} offers")
-        from monitor.cli.digest import print_digest_report
-
         print_digest_report(report.digest)
         if not report.ok:
             raise typer.Exit(1)
-
-
-def _open_lines(path: Path):
-    from monitor.errors import UsageProblem
-
-    try:
-        return path.open(encoding="utf-8")
-    except OSError as error:
-        raise UsageProblem(f"cannot read {path}: {error.strerror}") from error
 
 
 def print_crawls(summaries: list[CrawlSummary]) -> None:
