@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from models.lexicon import load_lexicon
+from models.lexicon import find_services, load_lexicon
 from models.normalize import normalize
 
 KINDS = ("qq", "wechat", "telegram", "phone", "email", "price", "turnaround", "service")
@@ -70,7 +70,7 @@ def extract_entities(text: str) -> list[Entity]:
     found += [Entity("email", match.group(0)) for match in _EMAIL.finditer(normal)]
     found += [_price(match) for match in _PRICE.finditer(normal)]
     found += [Entity("turnaround", match.group(0)) for match in _TURNAROUND.finditer(normal)]
-    found += [Entity("service", term) for term in _services(normal)]
+    found += [Entity("service", term) for term in find_services(normal)]
     return list(dict.fromkeys(_without_email_parts(found)))
 
 
@@ -88,24 +88,6 @@ def _without_email_parts(found: list[Entity]) -> list[Entity]:
         for entity in found
         if entity.kind != "telegram" or not any(entity.value in email for email in emails)
     ]
-
-
-def _services(normal: str) -> list[str]:
-    """Service terms of the lexicon in *normal*, by first appearance; a term inside a longer
-    one found at the same place (查档 in 查档机器人) is not repeated."""
-    hits: list[tuple[int, int, str]] = []
-    for term in load_lexicon():
-        if term.section == "service":
-            start = normal.find(term.term)
-            while start != -1:
-                hits.append((start, start + len(term.term), term.term))
-                start = normal.find(term.term, start + 1)
-    hits.sort(key=lambda hit: (hit[0], -hit[1]))
-    kept: list[tuple[int, int, str]] = []
-    for start, end, term in hits:
-        if not any(start >= s and end <= e for s, e, _ in kept):
-            kept.append((start, end, term))
-    return list(dict.fromkeys(term for _, _, term in kept))
 
 
 # --- masking victims' data ---------------------------------------------------------------

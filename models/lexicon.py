@@ -149,28 +149,48 @@ def _shipped_matcher() -> tuple[re.Pattern[str], dict[str, str]]:
 
 @functools.cache
 def _alias_matcher(terms: tuple[Term, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
-    """One regular expression for every alias of *terms*, longest first, and the canonical
-    form of each."""
-    found = sorted(aliases(terms), key=lambda term: -len(term.term))
+    return _term_matcher(aliases(terms))
+
+
+def find_services(normal: str) -> list[str]:
+    """The services of the shipped lexicon that normalised *normal* names, in order of first
+    appearance, each under its canonical form (``dw`` and ``定位`` are one service, 定位).
+
+    Matches are the longest at each place (查档机器人, not 查档 inside it), and Latin terms are
+    words of their own, as for aliases: the ``dw`` in a handle ``@dw_demo`` is not a service.
+    """
+    pattern, canonical_of = _service_matcher()
+    return list(dict.fromkeys(canonical_of[match.group(0)] for match in pattern.finditer(normal)))
+
+
+@functools.cache
+def _service_matcher() -> tuple[re.Pattern[str], dict[str, str]]:
+    return _term_matcher(tuple(term for term in load_lexicon() if term.section == "service"))
+
+
+def _term_matcher(terms: tuple[Term, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regular expression for every term of *terms*, longest first, and the form each
+    match stands for (its canonical form, or itself for a plain term)."""
+    found = sorted(terms, key=lambda term: -len(term.term))
     if not found:
         return re.compile(r"(?!)"), {}
-    canonical_of = {term.term: term.canonical for term in found}
+    canonical_of = {term.term: term.canonical or term.term for term in found}
     # The leading look-ahead on first characters lets the engine skip most positions fast.
     first = "".join(sorted({re.escape(term.term[0]) for term in found}))
-    alternatives = "|".join(_alias_pattern(term) for term in found)
+    alternatives = "|".join(_term_pattern(term) for term in found)
     return re.compile(f"(?=[{first}])(?:{alternatives})"), canonical_of
 
 
-def _alias_pattern(term: Term) -> str:
-    """A Latin alias is a word of its own: never part of a handle or an address
-    (``@dw_demo``, ``cx_bot``, ``a.dw``), but an amount's unit follows its digits (``300u``)
-    and a contact alias its handle (``v123456``)."""
+def _term_pattern(term: Term) -> str:
+    """A Latin term is a word of its own: never part of a handle or an address
+    (``@dw_demo``, ``cx_bot``, ``a.dw``, ``kf.team@example.com``), but an amount's unit
+    follows its digits (``300u``) and a contact alias its handle (``v123456``)."""
     pattern = re.escape(term.term)
     if term.term[0].isascii() and term.term[0].isalpha():
         before = "a-z" if term.condition == "amount" else "a-z0-9_@."
         pattern = rf"(?<![{before}])" + pattern
     if term.term[-1].isascii() and term.term[-1].isalpha():
-        pattern += r"(?![a-z])" if term.condition == "handle" else r"(?![a-z0-9_])"
+        pattern += r"(?![a-z])" if term.condition == "handle" else r"(?![a-z0-9_@]|\.[a-z0-9])"
     if term.condition == "handle":
         pattern += rf"(?={_HANDLE})"
     elif term.condition == "amount":

@@ -36,7 +36,16 @@ def test_turnaround_is_found() -> None:
 
 
 def test_services_come_from_the_lexicon_without_fragments() -> None:
-    assert entities_of("service") == ["cx", "户籍", "开房", "社工库机器人", "全户"]
+    assert entities_of("service") == ["查询", "户籍", "开房", "社工库机器人", "全户"]
+
+
+def test_coded_services_are_named_once_by_what_they_stand_for() -> None:
+    assert entities_of("service", "dw 定位 kf开房 hj") == ["定位", "开房", "户籍"]
+
+
+def test_letters_inside_a_handle_or_word_are_not_services() -> None:
+    text = "飞机 @dw_demo_face 邮箱 kf.team@example.com 机器人 sgk_bot mcx"
+    assert entities_of("service", text) == []
 
 
 def test_named_telegram_and_wechat_variants() -> None:
