@@ -13,11 +13,11 @@ from models.builddata import (
     TRAIN_OUTPUT,
     BuiltData,
     build,
-    compose_benign,
-    compose_offer,
     render,
     split_handwritten,
 )
+from models.compose_benign import compose_benign
+from models.compose_offers import compose_offer
 from models.dataset import (
     DatasetError,
     Example,
