@@ -153,7 +153,7 @@ def _alias_matcher(terms: tuple[Term, ...]) -> tuple[re.Pattern[str], dict[str, 
 
 
 def find_services(normal: str) -> list[str]:
-    """The services of the shipped lexicon that normalised *normal* names, in order of first
+    """The shipped lexicon's services named in the normalised text *normal*, in order of first
     appearance, each under its canonical form (``dw`` and ``定位`` are one service, 定位).
 
     Matches are the longest at each place (查档机器人, not 查档 inside it), and Latin terms are
