@@ -1,11 +1,13 @@
 """The digest value: what ``monitor`` hands to ``alerts`` to render and send.
 
-A plain frozen value, so rendering and sending never touch the database and the same digest
-can be re-sent to a channel that failed, byte for byte.
+A plain frozen value, so rendering and sending never touch the database. ``to_dict`` is also
+the form ``monitor`` stores, and ``from_dict`` reads it back: a delivery retried days later
+sends the digest as it was built, whatever happened to its posts since.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +51,24 @@ class DigestEntry:
             "terms": list(self.terms),
             "entities": [{"kind": kind, "value": value} for kind, value in self.entities],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DigestEntry:
+        """The entry ``to_dict`` described; ``ValueError`` naming what is missing or wrong."""
+        return cls(
+            post_id=_field(data, "post_id", int),
+            category=_field(data, "category", str),
+            labels=tuple(_field(data, "labels", list)),
+            source=_field(data, "source", str),
+            url=_field(data, "url", str),
+            title=_field(data, "title", str, optional=True),
+            posted_at=_moment(data, "posted_at"),
+            excerpt=_field(data, "excerpt", str),
+            scores=dict(_field(data, "scores", dict)),
+            terms=tuple(_field(data, "terms", list)),
+            entities=tuple((_field(e, "kind", str), _field(e, "value", str))
+                           for e in _field(data, "entities", list)),
+        )
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,49 @@ class Digest:
             "entries": [entry.to_dict() for entry in self.entries],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Digest:
+        """The digest ``to_dict`` described (``count`` and ``counts`` are derived, not read).
+
+        Raises ``ValueError`` naming the first field that is missing or of the wrong type, so
+        a damaged stored digest fails its delivery with a reason instead of a ``KeyError``.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"a digest is a JSON object, not {type(data).__name__}")
+        created_at = _moment(data, "created_at")
+        if created_at is None:
+            raise ValueError("digest field 'created_at' is missing")
+        entries = []
+        for index, entry in enumerate(_field(data, "entries", list)):
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"digest entry {index} is not a JSON object")
+            try:
+                entries.append(DigestEntry.from_dict(entry))
+            except ValueError as error:
+                raise ValueError(f"digest entry {index}: {error}") from None
+        return cls(id=_field(data, "id", int, optional=True), created_at=created_at,
+                   entries=tuple(entries), since=_moment(data, "since"))
+
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def _field(data: Mapping[str, Any], key: str, kind: type, *, optional: bool = False) -> Any:
+    value = data.get(key) if isinstance(data, Mapping) else None
+    if value is None and optional:
+        return None
+    # bool is an int to Python, never an id
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ValueError(f"field {key!r} is missing or not {kind.__name__}")
+    return value
+
+
+def _moment(data: Mapping[str, Any], key: str) -> datetime | None:
+    value = _field(data, key, str, optional=True)
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"field {key!r} is not an ISO 8601 time: {value!r}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,20 @@ class Classifier:
         self.thresholds = dict(thresholds)
         self.version = version
         self.metadata = metadata
+
+    def with_threshold_offset(self, offset: float) -> Classifier:
+        """This classifier with ``offset`` added to every threshold, kept within [0, 1].
+
+        A deployment's trade of recall for fewer false alarms (or the reverse) without
+        retraining; the version stays, since the model is the same. A shallow copy, so
+        the explanation weights computed once are shared.
+        """
+        if not offset:
+            return self
+        shifted = copy.copy(self)
+        shifted.thresholds = {category: min(1.0, max(0.0, threshold + offset))
+                              for category, threshold in self.thresholds.items()}
+        return shifted
 
     def predict(self, texts: Sequence[str]) -> list[Judgement]:
         """Judge every text in one vectorised pass."""

@@ -32,7 +32,6 @@ from sqlalchemy.exc import ArgumentError
 from monitor.errors import UsageProblem
 from monitor.paths import default_database_url
 
-SOURCE_KINDS = ("generic", "feed")
 MAX_NAME_LENGTH = 128  # the width of the name columns in the database
 
 
@@ -457,14 +456,23 @@ def _digest(table: Table, channels: tuple[ChannelConfig, ...]) -> DigestConfig:
 
 
 def _sources(tables: list[Table], timezone: ZoneInfo) -> tuple[SourceConfig, ...]:
+    if not tables:
+        return ()
+    # Imported only when sources are configured: the spiders package brings in Scrapy,
+    # which `doxwatch status` with no sources should not wait for.
+    import spiders
+
     seen: dict[str, str] = {}
     sources = []
     for table in tables:
         table.check_keys(("name", "kind", "urls", "options", "schedule", "enabled", "max_pages"))
         name = _name(table, seen, "source")
-        kind = _kind(table, SOURCE_KINDS)
+        kind = _kind(table, tuple(spiders.SPIDERS))
         options = dict(table.table("options").data)
-        _check_spider_options(table, kind, options)
+        try:
+            spiders.validate_options(kind, options)
+        except spiders.OptionsError as error:
+            raise _foreign_error(table, "options", error) from None
         defaults = SourceConfig(name, kind, (), {})
         sources.append(SourceConfig(
             name=name,
@@ -476,17 +484,6 @@ def _sources(tables: list[Table], timezone: ZoneInfo) -> tuple[SourceConfig, ...
             max_pages=table.integer("max_pages", defaults.max_pages),
         ))
     return tuple(sources)
-
-
-def _check_spider_options(table: Table, kind: str, options: dict[str, Any]) -> None:
-    # Imported only when sources are configured: the spiders package may bring in Scrapy,
-    # which `doxwatch status` with no sources should not wait for.
-    import spiders
-
-    try:
-        spiders.validate_options(kind, options)
-    except spiders.OptionsError as error:
-        raise _foreign_error(table, "options", error) from None
 
 
 def _urls(table: Table) -> tuple[str, ...]:
@@ -561,4 +558,7 @@ url = "http://127.0.0.1:9000/hook"
 # timeout = 20.0                     # seconds per request
 # max_page_bytes = 5000000           # larger pages are dropped
 # obey_robots = true
+
+# [model]
+# threshold_offset = 0.0             # added to every threshold: 0.1 = fewer, surer alerts
 """

@@ -11,13 +11,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.classify import ClassifyReport, classify_pending
+from monitor.classify import ClassifyReport
 from monitor.config import ChannelConfig, Config, CrawlConfig, DigestConfig, SourceConfig
 from monitor.crawl import CrawlSummary, crawl
 from monitor.db import open_database
 from monitor.demo_server import demo_sources, serve_demo_site
 from monitor.digest import DigestReport, run_digest
-from monitor.modelstore import active_classifier
+from monitor.scheduler import classify
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,8 @@ def run_demo(db_path: Path | None = None, output_dir: Path | None = None, *,
         with serve_demo_site() as base_url:
             config = demo_config(base_url, database_url, output_dir)
             crawls = crawl(config, db, debug=debug)
-        classifier = active_classifier(db)
-        classified = classify_pending(db, classifier)
-        digest = run_digest(config, db, classifier)
+        classified = classify(config, db)
+        digest = run_digest(config, db, classified.model_version)
     finally:
         db.dispose()
     return DemoReport(base_url, database_url, output_dir, crawls, classified, digest)

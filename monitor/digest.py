@@ -1,7 +1,10 @@
 """Build the digest of what was flagged since the last one, and deliver it once per channel.
 
-An outbox: the digest, the posts it covers and one ``pending`` delivery per channel are
-committed *before* anything is sent. A channel that fails stays ``failed`` and is
+One way through: select the flagged posts no digest holds yet → build the ``Digest`` →
+store it whole → the outbox sends the stored payload. The digest, the posts it covers and
+one ``pending`` delivery per channel are committed *before* anything is sent, and a retry
+sends the stored digest, not one rebuilt from rows that may have changed since (a post
+re-crawled, re-judged, deleted). A channel that fails stays ``failed`` and is
 retried by the next run; one that succeeded is never sent again; a post belongs to one
 digest only (a unique constraint), so nothing is sent twice and nothing is lost. A
 crash between a send and its record can repeat that one send: webhook receivers get an
@@ -14,19 +17,20 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from alerts.channels import build_channel
+from alerts.channels import Channel, build_channel
 from alerts.digest import Digest, DigestEntry
-from alerts.errors import AlertsError
+from alerts.errors import AlertsError, NotConfigured
 from alerts.render import render_text
 from models.predict import Classifier
-from monitor.classify import classify_pending, pending_posts, post_text
-from monitor.config import ChannelConfig, Config
+from monitor.classify import pending_posts, post_text
+from monitor.config import ChannelConfig, Config, ConfigError
 from monitor.db import Database
 from monitor.db.schema import (
     Delivery,
@@ -60,16 +64,19 @@ class DigestReport:
         return [d for d in self.deliveries if d.status != "sent"]
 
 
-def run_digest(config: Config, db: Database, classifier: Classifier, *,
+def run_digest(config: Config, db: Database, version: str, *,
                env: Mapping[str, str] | None = None, now: datetime | None = None) -> DigestReport:
-    """Retry what failed before, then build, record and send what is new."""
+    """Retry what failed before, then select, build, store and send what is new.
+
+    ``version`` is the model whose judgements count; the caller has judged the posts with
+    it already (``classify_pending``), so a digest never waits on the classifier.
+    """
     env = os.environ if env is None else env
-    classify_pending(db, classifier)
     channels = {c.name: c for c in config.digest_channels()}
     with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
         timezone = config.digest.timezone
         retried = _send_pending(db, channels, timezone, env, client)
-        digest = _record_new_digest(db, config, classifier.version, list(channels), now)
+        digest = _store_new_digest(db, config, version, list(channels), now)
         sent = (_send_pending(db, channels, timezone, env, client, only=digest.id)
                 if digest else [])
     return DigestReport(digest, tuple(retried + sent))
@@ -90,19 +97,21 @@ def preview_digest(config: Config, db: Database, classifier: Classifier,
         return in_timezone(digest, config.digest.timezone)
 
 
-def _record_new_digest(db: Database, config: Config, version: str,
-                       channel_names: Sequence[str], now: datetime | None) -> Digest | None:
+def _store_new_digest(db: Database, config: Config, version: str,
+                      channel_names: Sequence[str], now: datetime | None) -> Digest | None:
+    """Build the digest of the flagged posts no digest holds yet and store it whole, with
+    its posts and one pending delivery per channel, in one transaction."""
     with db.session() as session:
         entries = _candidate_entries(session, version, config.digest.max_entries)
         if not entries and not config.digest.send_empty:
             return None
         created = now or _now()
-        since = _last_digest_time(session)
-        record = DigestRecord(created_at=created, since=since, entry_count=len(entries),
-                              text="", payload={})
+        record = DigestRecord(created_at=created, since=_last_digest_time(session),
+                              entry_count=len(entries), text="", payload={})
         session.add(record)
         session.flush()
-        digest = Digest(id=record.id, created_at=created, entries=tuple(entries), since=since)
+        digest = Digest(id=record.id, created_at=created, entries=tuple(entries),
+                        since=record.since)
         record.text = render_text(in_timezone(digest, config.digest.timezone))
         record.payload = digest.to_dict()
         for entry in entries:
@@ -155,28 +164,6 @@ def _entry(session: Session, post: Post, labels: Sequence[str], scores: Mapping[
     )
 
 
-def load_digest(session: Session, digest_id: int) -> Digest:
-    """Rebuild a recorded digest from its posts, so a retry sends what was first sent."""
-    record = session.get(DigestRecord, digest_id)
-    rows = session.execute(
-        select(Post, DigestPost.category)
-        .join(DigestPost, DigestPost.post_id == Post.id)
-        .where(DigestPost.digest_id == digest_id)
-        .order_by(Post.id)
-    ).all()
-    entries = []
-    for post, category in rows:
-        prediction = session.scalar(
-            select(Prediction).where(Prediction.post_id == post.id)
-            .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(1)
-        )
-        entry = _entry(session, post, prediction.labels, prediction.scores,
-                       [term for term, _ in prediction.terms or []])
-        entries.append(replace(entry, category=category))
-    return Digest(id=record.id, created_at=record.created_at, entries=tuple(entries),
-                  since=record.since)
-
-
 def _send_pending(db: Database, channels: Mapping[str, ChannelConfig], timezone: str,
                   env: Mapping[str, str], client: httpx.Client, *,
                   only: int | None = None) -> list[DeliveryOutcome]:
@@ -194,9 +181,13 @@ def _deliver(db: Database, delivery_id: int, channels: Mapping[str, ChannelConfi
              timezone: str, env: Mapping[str, str], client: httpx.Client) -> DeliveryOutcome:
     with db.session() as session:
         delivery = session.get(Delivery, delivery_id)
-        digest = in_timezone(load_digest(session, delivery.digest_id), timezone)
-        config = channels[delivery.channel]
-        error = _send(config, digest, env, client)
+        try:
+            # exactly what was built and stored, whatever happened to its posts since
+            digest = in_timezone(Digest.from_dict(delivery.digest.payload), timezone)
+        except ValueError as damaged:
+            error = f"stored digest {delivery.digest_id} cannot be read: {damaged}"
+        else:
+            error = _send(channels[delivery.channel], digest, env, client)
         delivery.attempts += 1
         delivery.updated_at = _now()
         delivery.status = "failed" if error else "sent"
@@ -219,12 +210,29 @@ def in_timezone(digest: Digest, timezone: str) -> Digest:
                    entries=entries)
 
 
+def check_channels(config: Config, env: Mapping[str, str] | None = None) -> None:
+    """Build every configured channel now, so that a secret missing from the environment
+    stops ``run``, ``digest`` and ``status`` at start-up (exit 2) instead of failing the
+    first digest, hours later. Raises ConfigError naming ``channels[i].field``."""
+    env = os.environ if env is None else env
+    for index, channel in enumerate(config.channels):
+        try:
+            _build(channel, env, client=None)
+        except NotConfigured as error:
+            file = str(config.path) if config.path else "configuration"
+            raise ConfigError(file, f"channels[{index}].{error.field}", error.message) from None
+
+
+def _build(config: ChannelConfig, env: Mapping[str, str],
+           client: httpx.Client | None) -> Channel[Any]:
+    return build_channel(config.kind, config.name, config.options, env=env, client=client)
+
+
 def _send(config: ChannelConfig, digest: Digest, env: Mapping[str, str],
           client: httpx.Client) -> str | None:
     """Send through one channel; any failure becomes the error text to record."""
     try:
-        channel = build_channel(config.kind, config.name, config.options, env=env, client=client)
-        channel.send(digest)
+        _build(config, env, client).send(digest)
     except AlertsError as error:
         return str(error)
     except Exception as error:  # noqa: BLE001 - one broken channel must not stop the others

@@ -2,12 +2,15 @@
 
 The model table says which version is active; the file sits in the data directory.
 With no model at all, the first use trains one from the shipped dataset (seconds)
-so that a fresh install works without a separate training step.
+so that a fresh install works without a separate training step; an active model whose
+file no longer loads is replaced the same way, with a warning, rather than stopping
+every later classification.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +27,7 @@ from monitor.db.schema import ModelRecord
 from monitor.errors import DoxwatchError, UsageProblem
 from monitor.paths import models_dir
 
+log = logging.getLogger("doxwatch.models")
 _cache: dict[str, Classifier] = {}
 _lock = threading.Lock()
 
@@ -38,49 +42,84 @@ class ModelInfo:
     training_summary: dict
 
 
-def active_classifier(db: Database) -> Classifier:
-    """The active classifier, loaded once per process; trained on first use."""
+def active_classifier(db: Database, threshold_offset: float = 0.0) -> Classifier:
+    """The active classifier, loaded once per process; trained on first use.
+
+    An active model whose file no longer loads (deleted, damaged, or saved in an older
+    model format) does not stop classification: a model is trained from the shipped data
+    as on a fresh install, made active, and one warning line says what happened.
+    ``threshold_offset`` (``[model] threshold_offset``) is added to every threshold.
+    """
     with _lock:
         with db.session() as session:
             record = session.scalar(select(ModelRecord).where(ModelRecord.active.is_(True)))
-            path = Path(record.path) if record else None
-        if path is None:
-            return _bootstrap(db)
-        key = str(path)
-        if key not in _cache:
-            try:
-                _cache[key] = load(path)
-            except ModelFileError as error:
-                raise DoxwatchError(f"cannot load the active model: {error}") from error
-        return _cache[key]
+            active = (record.version, Path(record.path)) if record else None
+        if active is None:
+            classifier = _bootstrap(db)
+        else:
+            version, path = active
+            classifier = _cache.get(str(path)) or _load_or_recover(db, version, path)
+        return classifier.with_threshold_offset(threshold_offset)
+
+
+def _load_or_recover(db: Database, version: str, path: Path) -> Classifier:
+    try:
+        classifier = load(path)
+    except ModelFileError as error:
+        classifier = _bootstrap(db)
+        log.warning("the active model %s cannot be loaded (%s); model %s, trained from the "
+                    "shipped data, is active now", version, _one_line(error),
+                    classifier.version)
+        return classifier
+    _cache[str(path)] = classifier
+    return classifier
+
+
+def check_active_model(db: Database) -> tuple[str | None, str | None]:
+    """(the active version, why its file does not load); (None, None) before the first use.
+
+    For ``doxwatch status``: it loads the file but changes nothing, recovery is left to
+    the next command that classifies.
+    """
+    with db.session() as session:
+        record = session.scalar(select(ModelRecord).where(ModelRecord.active.is_(True)))
+        if record is None:
+            return None, None
+        version, path = record.version, Path(record.path)
+    if str(path) in _cache:
+        return version, None
+    try:
+        load(path)
+    except ModelFileError as error:
+        return version, _one_line(error)
+    return version, None
 
 
 def _bootstrap(db: Database) -> Classifier:
-    """Train from the shipped data, or reuse a file trained from the same data before."""
-    classifier = _reuse_shipped() or train()
-    path = _model_path(classifier.version)
-    if not path.exists():
+    """Train from the shipped data, or reuse a file trained from the same data before.
+
+    Training is deterministic and the version is a hash of the data, so a file of the
+    expected version is the model training would produce; loading it saves seconds on
+    every fresh database (the demo, tests). A file there that does not load is replaced.
+    """
+    path = _model_path(_shipped_version())
+    try:
+        classifier = load(path)
+    except ModelFileError:
+        classifier = train()
         save(classifier, path)
     record_model(db, classifier, path, activate=True)
     _cache[str(path)] = classifier
     return classifier
 
 
-def _reuse_shipped() -> Classifier | None:
-    """A model file in the models directory trained from the very same shipped data.
-
-    Training is deterministic and the version is a hash of the data, so a file of the
-    expected version is the model training would produce; loading it saves seconds on
-    every fresh database (the demo, tests).
-    """
+def _shipped_version() -> str:
     data_sha256 = hashlib.sha256(shipped_dataset_path().read_bytes()).hexdigest()
-    path = _model_path(model_version(data_sha256, seed=0))
-    if not path.exists():
-        return None
-    try:
-        return load(path)
-    except ModelFileError:
-        return None
+    return model_version(data_sha256, seed=0)
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
 
 
 def _model_path(version: str) -> Path:

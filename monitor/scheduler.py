@@ -44,10 +44,14 @@ def run_once(config: Config, db: Database, *, debug: bool = False) -> OnceReport
     report = OnceReport()
     if any(source.enabled for source in config.sources):
         report.crawls = crawl(config, db, debug=debug)
-    classifier = active_classifier(db)
-    report.classified = classify_pending(db, classifier)
-    report.digest = run_digest(config, db, classifier)
+    report.classified = classify(config, db)
+    report.digest = run_digest(config, db, report.classified.model_version)
     return report
+
+
+def classify(config: Config, db: Database) -> ClassifyReport:
+    """Judge what the active model has not judged, with the configured threshold offset."""
+    return classify_pending(db, active_classifier(db, config.model.threshold_offset))
 
 
 def build_scheduler(config: Config, db: Database, *, debug: bool = False) -> BlockingScheduler:
@@ -79,12 +83,12 @@ def _crawl_and_classify(config: Config, db: Database, name: str, debug: bool) ->
         log.info("crawl %s: %s, %d items, %d new%s", summary.source, summary.status,
                  summary.items, summary.new_posts,
                  f" ({summary.error})" if summary.error else "")
-    report = classify_pending(db, active_classifier(db))
+    report = classify(config, db)
     log.info("classified %d posts, %d flagged", report.classified, report.flagged)
 
 
 def _digest(config: Config, db: Database) -> None:
-    report = run_digest(config, db, active_classifier(db))
+    report = run_digest(config, db, classify(config, db).model_version)
     if report.digest is not None:
         log.info("digest %s: %d offers", report.digest.id, len(report.digest.entries))
     for d in report.deliveries:

@@ -13,11 +13,11 @@ from monitor.db.schema import (
     CrawlRun,
     Delivery,
     DigestRecord,
-    ModelRecord,
     Post,
     Prediction,
     Source,
 )
+from monitor.modelstore import check_active_model
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,15 @@ class StatusReport:
     flagged: int
     unclassified: int
     model: str | None
+    model_problem: str | None      # why the active model's file does not load; None if it does
     last_digest: str | None
     failed_deliveries: int
     sources: list[SourceStatus]
 
 
 def collect_status(config: Config, db: Database) -> StatusReport:
+    model, model_problem = check_active_model(db)
     with db.session() as session:
-        model = session.scalar(select(ModelRecord.version).where(ModelRecord.active.is_(True)))
         posts = session.scalar(select(func.count(Post.id))) or 0
         flagged = unclassified = 0
         if model:
@@ -66,6 +67,7 @@ def collect_status(config: Config, db: Database) -> StatusReport:
             flagged=flagged,
             unclassified=unclassified if model else posts,
             model=model,
+            model_problem=model_problem,
             last_digest=_when(last_digest),
             failed_deliveries=failed,
             sources=sources,

@@ -23,6 +23,22 @@ def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+@pytest.fixture(scope="session")
+def classifier(shared_models_dir: Path):
+    """The model trained from the shipped data, once per test session (about 20 s).
+
+    Saved where a fresh database's first use looks for a model trained from the same data,
+    so every test that classifies through ``monitor`` (and every ``doxwatch`` child process,
+    which inherits ``DOXWATCH_MODELS_DIR``) loads it instead of training again.
+    """
+    from models.store import save
+    from models.train import train
+
+    trained = train()
+    save(trained, shared_models_dir / f"{trained.version}.skops")
+    return trained
+
+
 @pytest.fixture(autouse=True)
 def doxwatch_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
                   shared_models_dir: Path) -> Path:

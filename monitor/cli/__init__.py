@@ -19,7 +19,7 @@ from monitor.cli import digest as _digest
 from monitor.cli import evaluate as _evaluate
 from monitor.cli import posts as _posts
 from monitor.cli import setup as _setup
-from monitor.cli.state import State
+from monitor.cli.state import State, stderr_log
 from monitor.errors import DoxwatchError, UsageProblem
 
 app = typer.Typer(
@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     Typer (click) reports usage errors itself (exit 2); what the library raises is
     turned into one line here, so a user never meets a traceback without ``--debug``.
     """
+    with stderr_log() as handler:
+        _state.log_handler = handler
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         app(args=argv, prog_name="doxwatch")
     except DoxwatchError as error:

@@ -28,11 +28,10 @@ def register(app: typer.Typer, state: State) -> None:
     ) -> None:
         """Classify texts; with no text and no --input, judge the stored posts not yet judged."""
         from monitor.classify import classify_pending
-        from monitor.modelstore import active_classifier
 
         if texts and input_:
             raise UsageProblem("give texts or --input, not both")
-        classifier = active_classifier(state.database())
+        classifier = state.classifier()
         if input_:
             failed = _classify_stream(classifier, input_, explain)
             if failed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -56,12 +55,9 @@ def register(app: typer.Typer, state: State) -> None:
         """Run the scheduler: each source on its cron, the digest on its cron."""
         from monitor.scheduler import run_forever, run_once
 
-        config, db = state.config(), state.database()
+        config, db = state.checked_config(), state.database()
         if not once:
-            logging.basicConfig(
-                level=logging.DEBUG if state.debug else logging.INFO,
-                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            )
+            state.log_verbosely()
             err_console().print(f"doxwatch: {len(config.sources)} sources, digest at "
                                 f"'{config.digest.schedule}' ({config.digest.timezone}); "
                                 "Ctrl-C to stop")

@@ -18,16 +18,17 @@ def register(app: typer.Typer, state: State) -> None:
     ) -> None:
         """Send what was flagged since the last digest to the configured channels."""
         from alerts.render import render_text
+        from monitor.classify import classify_pending
         from monitor.digest import preview_digest, run_digest
-        from monitor.modelstore import active_classifier
 
-        config, db = state.config(), state.database()
-        classifier = active_classifier(db)
+        config, db = state.checked_config(), state.database()
+        classifier = state.classifier()
         if dry_run:
             out_console().print(render_text(preview_digest(config, db, classifier)),
                                 markup=False)
             return
-        report = run_digest(config, db, classifier)
+        classify_pending(db, classifier)
+        report = run_digest(config, db, classifier.version)
         print_digest_report(report)
         if report.failed:
             raise typer.Exit(1)

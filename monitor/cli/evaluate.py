@@ -29,9 +29,8 @@ def register(app: typer.Typer, state: State) -> None:
         """Precision, recall and F1 of the active model and of a keyword baseline, side by side."""
         from models.dataset import DatasetError, heldout_dataset_path
         from models.evaluate import evaluate as run_evaluation
-        from monitor.modelstore import active_classifier
 
-        classifier = active_classifier(state.database())
+        classifier = state.classifier()
         try:
             report = run_evaluation(classifier, data or heldout_dataset_path())
         except DatasetError as error:

@@ -43,7 +43,7 @@ def register(app: typer.Typer, state: State) -> None:
         """Sources and their last runs, post counts, the active model, the last digest."""
         from monitor.status import collect_status
 
-        report = collect_status(state.config(), state.database())
+        report = collect_status(state.checked_config(), state.database())
         _print_status(report)
 
     @app.command()
@@ -72,13 +72,22 @@ def register(app: typer.Typer, state: State) -> None:
             raise typer.Exit(1)
 
 
+def _model_line(report) -> str:
+    if report.model is None:
+        return "none yet (trained on first use)"
+    if report.model_problem is None:
+        return f"{report.model} (loads)"
+    return (f"{report.model} DOES NOT LOAD: {report.model_problem}; the next command that "
+            "classifies trains a replacement from the shipped data")
+
+
 def _print_status(report) -> None:
     console = out_console()
     console.print(f"Configuration: {report.config_path or 'built-in defaults'}")
     console.print(f"Database: {report.database}")
     console.print(f"Posts: {report.posts}  flagged: {report.flagged}  "
                   f"not yet classified: {report.unclassified}")
-    console.print(f"Active model: {report.model or 'none yet (trained on first use)'}")
+    console.print(f"Active model: {_model_line(report)}", markup=False)
     console.print(f"Last digest: {report.last_digest or 'never'}"
                   + (f"  (deliveries waiting for retry: {report.failed_deliveries})"
                      if report.failed_deliveries else ""))

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 
 from monitor.config import Config, load_config
 from monitor.db import Database, open_database
 from monitor.errors import UsageProblem
+
+if TYPE_CHECKING:  # the model stack loads only for commands that judge
+    from models.predict import Classifier
 
 
 def out_console() -> Console:
@@ -28,6 +34,7 @@ class State:
     config_path: Path | None = None
     db_url: str | None = None
     debug: bool = False
+    log_handler: logging.Handler | None = None  # set by ``main``: see ``stderr_log``
     _config: Config | None = field(default=None, repr=False)
     _database: Database | None = field(default=None, repr=False)
 
@@ -46,11 +53,57 @@ class State:
             self._config = config
         return self._config
 
+    def checked_config(self) -> Config:
+        """The configuration of a command that sends digests or reports on them (``run``,
+        ``digest``, ``status``): every channel is built once first, so a secret missing
+        from the environment stops the command now, not the digest hours later."""
+        from monitor.digest import check_channels
+
+        config = self.config()
+        check_channels(config)
+        return config
+
     def database(self) -> Database:
         """One database per invocation: opening it checks (or upgrades) the schema."""
         if self._database is None:
             self._database = open_database(self.config().database_url)
         return self._database
+
+    def log_verbosely(self) -> None:
+        """For the long-running ``run``: what each job did, with times (DEBUG with --debug)."""
+        level = logging.DEBUG if self.debug else logging.INFO
+        logging.getLogger().setLevel(level)
+        if self.log_handler is not None:
+            self.log_handler.setLevel(level)
+            self.log_handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def classifier(self) -> Classifier:
+        """The active model with the configuration's threshold offset applied."""
+        from monitor.modelstore import active_classifier
+
+        return active_classifier(self.database(), self.config().model.threshold_offset)
+
+
+@contextmanager
+def stderr_log() -> Iterator[logging.Handler]:
+    """Log records of WARNING and above as lines on stderr, for one invocation.
+
+    How the library says what it did on its own (a model that would not load, replaced)
+    without a return value threaded through every caller. ``run`` turns the same handler
+    up to INFO. Removed afterwards: tests call ``main`` many times in one process.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def open_input(name: str) -> TextIO:

@@ -70,3 +70,31 @@ def test_to_dict_keeps_missing_values_as_null() -> None:
 
     assert data["id"] is None and data["since"] is None
     assert data["entries"][0]["title"] is None and data["entries"][0]["posted_at"] is None
+
+
+def test_from_dict_reads_back_what_to_dict_wrote() -> None:
+    for digest in (sample_digest(), sample_digest(None), empty_digest(),
+                   Digest(None, CREATED, (make_entry(1, title=None, posted_at=None),))):
+        stored = json.loads(json.dumps(digest.to_dict(), ensure_ascii=False))
+        assert Digest.from_dict(stored) == digest
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda d: d.pop("created_at"), "'created_at' is missing"),
+    (lambda d: d.update(created_at="yesterday"), "'created_at' is not an ISO 8601 time"),
+    (lambda d: d.update(entries="none"), "'entries' is missing or not list"),
+    (lambda d: d["entries"][1].pop("source"), "digest entry 1: field 'source'"),
+    (lambda d: d["entries"][0].update(category="gambling"), "gambling"),
+    (lambda d: d["entries"][0]["entities"].append("qq"), "digest entry 0: field 'kind'"),
+    (lambda d: d.update(id=True), "'id' is missing or not int"),
+])
+def test_from_dict_names_what_is_damaged(damage, message) -> None:
+    data = json.loads(json.dumps(sample_digest().to_dict(), ensure_ascii=False))
+    damage(data)
+    with pytest.raises(ValueError, match=message):
+        Digest.from_dict(data)
+
+
+def test_from_dict_refuses_what_is_not_an_object() -> None:
+    with pytest.raises(ValueError, match="JSON object"):
+        Digest.from_dict([])  # type: ignore[arg-type]

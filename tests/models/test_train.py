@@ -1,3 +1,4 @@
+import hashlib
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from models.classifier import MODEL_FORMAT, build_pipeline
 from models.dataset import load_dataset, shipped_dataset_path
 from models.evaluate import indicator_matrix
 from models.predict import Classifier
-from models.train import train
+from models.train import model_version, train
 
 PROBES = [
     "可查户籍 开房 轨迹 秒出 飞机@probe_cx",
@@ -19,20 +20,36 @@ PROBES = [
 ]
 
 
-def test_training_is_deterministic(classifier: Classifier) -> None:
-    again = train()
-    assert again.version == classifier.version
-    assert again.metadata == classifier.metadata
-    for first, second in zip(classifier.predict(PROBES), again.predict(PROBES), strict=True):
+@pytest.fixture(scope="module")
+def sample_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every eighth shipped example: every label and genre, at a fraction of the cost.
+    Determinism and versioning are properties of the code, not of the data's size."""
+    lines = shipped_dataset_path().read_text(encoding="utf-8").splitlines()
+    path = tmp_path_factory.mktemp("data") / "sample.jsonl"
+    path.write_text("\n".join(lines[::8]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample_model(sample_data: Path) -> Classifier:
+    return train(sample_data)
+
+
+def test_training_is_deterministic(sample_data: Path, sample_model: Classifier) -> None:
+    again = train(sample_data)
+    assert again.version == sample_model.version
+    assert again.metadata == sample_model.metadata
+    for first, second in zip(sample_model.predict(PROBES), again.predict(PROBES), strict=True):
         assert first.scores == second.scores
 
 
-def test_version_depends_on_the_data(classifier: Classifier, tmp_path: Path) -> None:
+def test_version_depends_on_the_data(classifier: Classifier, sample_data: Path,
+                                     sample_model: Classifier) -> None:
     assert re.fullmatch(rf"v{MODEL_FORMAT}-[0-9a-f]{{8}}", classifier.version)
-    lines = shipped_dataset_path().read_text(encoding="utf-8")
-    smaller = tmp_path / "smaller.jsonl"
-    smaller.write_text("\n".join(lines.splitlines()[:-1]) + "\n", encoding="utf-8")
-    assert train(smaller, seed=0).version != classifier.version
+    data_sha256 = hashlib.sha256(sample_data.read_bytes()).hexdigest()
+    assert sample_model.version == model_version(data_sha256, seed=0)
+    assert sample_model.version != classifier.version
+    assert model_version(data_sha256, seed=1) != sample_model.version
 
 
 def test_metadata_records_metrics_thresholds_and_data(classifier: Classifier) -> None:
@@ -54,7 +71,7 @@ def test_metadata_records_metrics_thresholds_and_data(classifier: Classifier) ->
 
 
 def test_pipeline_works_with_cross_validate_unchanged() -> None:
-    examples = load_dataset()
+    examples = load_dataset()[::4]  # a quarter of the data: it is the interface under test
     texts = [example.text for example in examples]
     result = cross_validate(
         build_pipeline(),

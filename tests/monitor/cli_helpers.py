@@ -49,3 +49,17 @@ def forum_pages(posts: dict[str, tuple[str, str]]) -> dict[str, str]:
 def write_config(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def ingest_config(tmp_path: Path, channels: str) -> Path:
+    """A configuration for posts brought in with ``doxwatch ingest``: an SQLite file, one
+    source that is never crawled, and the given channel tables."""
+    return write_config(tmp_path / "doxwatch.toml", f"""
+[database]
+url = "sqlite:///{tmp_path / 'watch.db'}"
+
+[[sources]]
+name = "elsewhere"
+kind = "feed"
+urls = ["http://127.0.0.1:9/feed.xml"]
+{channels}""")

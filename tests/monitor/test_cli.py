@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.monitor.cli_helpers import run_cli, write_config
+from tests.monitor.cli_helpers import ingest_config, run_cli, write_config
+
+# They classify through `monitor`: load the session's model rather than train it.
+pytestmark = pytest.mark.usefixtures("classifier")
 
 OFFER = "可cx 户籍 开房 轨迹 机主 秒出 担保交易 飞机@lookup_king 价格私聊"
 MEDICAL_OFFER = "出医保记录 就诊记录 住院病历 精准出 1-2天出单 一条800元 薇 med_data_88"
@@ -98,15 +101,7 @@ def test_classify_missing_input_file(capsys, tmp_path):
 
 
 def _ingest_config(tmp_path: Path, out_dir: Path) -> Path:
-    return write_config(tmp_path / "doxwatch.toml", f"""
-[database]
-url = "sqlite:///{tmp_path / 'watch.db'}"
-
-[[sources]]
-name = "elsewhere"
-kind = "feed"
-urls = ["http://127.0.0.1:9/feed.xml"]
-
+    return ingest_config(tmp_path, f"""
 [digest]
 channels = ["folder"]
 
@@ -198,3 +193,35 @@ def test_commands_without_sources_say_so(capsys, args):
     else:
         assert result.code == 0, result.err
         assert "nothing new" in result.out
+
+
+SECRET_CHANNEL = """
+[[channels]]
+name = "mail"
+kind = "email"
+host = "127.0.0.1"
+sender = "doxwatch@example.org"
+to = ["soc@example.org"]
+username_env = "DOXWATCH_TEST_SMTP_USER"
+password_env = "DOXWATCH_TEST_SMTP_PASSWORD"
+"""
+
+
+@pytest.mark.parametrize("args", [["status"], ["digest"], ["digest", "--dry-run"],
+                                  ["run", "--once"], ["run"]])
+def test_a_missing_secret_stops_the_command_at_start_up(capsys, tmp_path, monkeypatch, args):
+    """Not at 9 a.m. when the digest is sent: before anything runs, naming the field."""
+    monkeypatch.setenv("DOXWATCH_TEST_SMTP_USER", "watcher")
+    monkeypatch.delenv("DOXWATCH_TEST_SMTP_PASSWORD", raising=False)
+    config = write_config(tmp_path / "doxwatch.toml", f"""
+[database]
+url = "sqlite:///{tmp_path / 'watch.db'}"
+{SECRET_CHANNEL}""").resolve()
+    result = run_cli(capsys, "--config", str(config), *args)
+    assert result.code == 2
+    assert result.err == (f"Error: {config}: channels[0].password_env: environment variable "
+                          "DOXWATCH_TEST_SMTP_PASSWORD is not set\n")
+
+    monkeypatch.setenv("DOXWATCH_TEST_SMTP_PASSWORD", "s3cret")
+    if args == ["status"]:
+        assert run_cli(capsys, "--config", str(config), "status").code == 0

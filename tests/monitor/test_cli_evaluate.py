@@ -9,6 +9,9 @@ import pytest
 
 from tests.monitor.cli_helpers import run_cli
 
+# They classify through `monitor`: load the session's model rather than train it.
+pytestmark = pytest.mark.usefixtures("classifier")
+
 RECORDS = [
     {"text": "可查户籍 开房 轨迹 秒出 担保 飞机@cli_eval_box", "labels": ["doxxing"],
      "genre": "telegram"},

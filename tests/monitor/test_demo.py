@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from monitor.db import open_database
 from monitor.db.schema import DigestPost, Post, Source
 from monitor.demo_server import expected_labels
 from tests.monitor.cli_helpers import run_cli
+
+# They classify through `monitor`: load the session's model rather than train it.
+pytestmark = pytest.mark.usefixtures("classifier")
 
 
 def test_demo_shows_the_offers_and_none_of_the_benign_posts(capsys, tmp_path):

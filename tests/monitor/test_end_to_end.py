@@ -16,6 +16,7 @@ import time
 from email.policy import default as default_policy
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from monitor.db import open_database
@@ -23,6 +24,9 @@ from monitor.db.schema import CrawlRun, Delivery, Post
 from tests.helpers import LoopbackServer, Route, closed_port, loopback_server
 from tests.monitor.cli_helpers import forum_pages, run_cli, write_config
 from tests.monitor.examples import ISSUE_EXAMPLE
+
+# They classify through `monitor`: load the session's model rather than train it.
+pytestmark = pytest.mark.usefixtures("classifier")
 
 POSTS = {
     "/forum/t1.html": ("出 户籍 开房记录 轨迹定位 机主三网", "可cx 户籍 开房 轨迹 秒出 担保 飞机@box_seller01 一单300U"),
