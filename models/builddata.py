@@ -2,10 +2,16 @@
 
 Where the texts come from:
 
-* ``models/data/handwritten.jsonl`` — texts written one by one: offers in every style the
-  market uses, and benign texts of many genres that share its vocabulary (news, warnings,
-  victims, buyers, hospital notices, official guides, lawful background checks, lost phones,
-  hotels, other spam, web page furniture). Edit this file by hand.
+* ``models/data/handwritten.jsonl`` — texts written one by one by the team: offers in every
+  style the market uses, and benign texts of many genres that share its vocabulary (news,
+  warnings, victims, buyers, hospital notices, official guides, lawful background checks, lost
+  phones, hotels, other spam, web page furniture). Edit this file by hand.
+* ``models/data/writers/*.jsonl`` — texts by separate writers, each given only
+  ``docs/labelling.md`` and a genre (``origin`` names the writer). Training only: the held-out
+  split stays the team's, so its figures stay comparable from one model to the next.
+* ``models/data/real.jsonl`` — real public text about the topic (reporting, bulletins,
+  official guides, laws), each line with its ``source`` and ``url``. Half, chosen by hash
+  within each genre, is held out as ``real_heldout.jsonl``; the rest is trained on.
 * generated texts: offers from :mod:`models.compose_offers` (the market's parts poured into
   the genres' layouts, less common styles, and a share disguised with the sellers' evasion
   habits) and benign texts from :mod:`models.compose_benign` (frames that use the same words
@@ -17,8 +23,8 @@ The split: about 30% of the hand-written texts, stratified by genre and labels a
 hash of each text (so the choice is deterministic and does not depend on file order), form
 the held-out file. It is never used for training or threshold choice; ``doxwatch evaluate``
 reads it by default. ``train.jsonl`` is the rest of the hand-written texts plus the generated
-ones; a generated text whose normalised form equals a held-out text's is dropped, so the
-held-out figures are not inflated by near-copies.
+ones; a training text whose normalised form equals a held-out or blind text's is dropped, so
+those figures are not inflated by copies. The blind set itself is never read otherwise.
 
 Run ``python -m models.builddata`` after editing the hand-written file, this module, the
 composers or the evasion transforms; the output is deterministic (seeded) and
@@ -33,7 +39,7 @@ import random
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.compose_benign import compose_benign
@@ -43,10 +49,15 @@ from models.normalize import normalize
 
 DATA = Path(__file__).resolve().parent / "data"
 HANDWRITTEN = DATA / "handwritten.jsonl"
+WRITERS = DATA / "writers"
+REAL = DATA / "real.jsonl"
+BLIND = DATA / "blind.jsonl"
 TRAIN_OUTPUT = DATA / "train.jsonl"
 HELDOUT_OUTPUT = DATA / "heldout.jsonl"
+REAL_HELDOUT_OUTPUT = DATA / "real_heldout.jsonl"
 SEED = 20240521
 HELDOUT_SHARE = 0.3
+REAL_HELDOUT_SHARE = 0.5
 GENERATED_OFFERS = 1400
 GENERATED_BENIGN = 1400
 MAX_TRIES_PER_TEXT = 20  # a composer that keeps repeating itself is a bug, not bad luck
@@ -56,18 +67,20 @@ Compose = Callable[[random.Random], Example]
 
 @dataclass(frozen=True)
 class BuiltData:
-    """The two shipped files' contents, in file order."""
+    """The built files' contents, in file order."""
 
     train: list[Example]
     heldout: list[Example]
+    real_heldout: list[Example]
 
 
 # ---------------------------------------------------------------------------------------------
 # The split of the hand-written texts
 
 
-def split_handwritten(examples: list[Example]) -> tuple[list[Example], list[Example]]:
-    """``(train, heldout)``: in every (genre, labels) stratum, the ``HELDOUT_SHARE`` of texts
+def split_handwritten(examples: list[Example],
+                      share: float = HELDOUT_SHARE) -> tuple[list[Example], list[Example]]:
+    """``(train, heldout)``: in every (genre, labels) stratum, the ``share`` of texts
     with the smallest hash are held out. Hashing the text, not its position, keeps a text on
     the same side when others are added elsewhere in the file.
     """
@@ -77,7 +90,7 @@ def split_handwritten(examples: list[Example]) -> tuple[list[Example], list[Exam
     held: set[str] = set()
     for members in strata.values():
         ranked = sorted(members, key=lambda example: _digest(example.text))
-        held.update(example.text for example in ranked[: int(len(ranked) * HELDOUT_SHARE + 0.5)])
+        held.update(example.text for example in ranked[: int(len(ranked) * share + 0.5)])
     train = [example for example in examples if example.text not in held]
     heldout = [example for example in examples if example.text in held]
     return train, heldout
@@ -109,27 +122,58 @@ def generate(rng: random.Random, compose: Compose, count: int, taken: set[str]) 
 
 
 def build() -> BuiltData:
-    """Both shipped files: the split hand-written texts, then the generated training texts."""
+    """The split hand-written and real texts, the writers' texts, then the generated ones."""
     rng = random.Random(SEED)
-    train, heldout = split_handwritten(load_dataset(HANDWRITTEN))
-    taken = {normalize(example.text) for example in train + heldout}
+    train, heldout = split_handwritten(_with_origin(load_dataset(HANDWRITTEN), "handwritten:team"))
+    real_train, real_heldout = split_handwritten(_optional(REAL), REAL_HELDOUT_SHARE)
+    held = {normalize(example.text) for example in heldout + real_heldout + _optional(BLIND)}
+    written = [example for path in sorted(WRITERS.glob("*.jsonl")) for example in _optional(path)]
+    train = _distinct(train + real_train + written, held)
+    taken = held | {normalize(example.text) for example in train}
     for compose, count in ((compose_offer, GENERATED_OFFERS), (compose_benign, GENERATED_BENIGN)):
-        train += generate(rng, compose, count, taken)
-    return BuiltData(train=train, heldout=heldout)
+        train += _with_origin(generate(rng, compose, count, taken), "generated")
+    return BuiltData(train=train, heldout=heldout, real_heldout=real_heldout)
+
+
+def _optional(path: Path) -> list[Example]:
+    return load_dataset(path) if path.is_file() else []
+
+
+def _with_origin(examples: list[Example], origin: str) -> list[Example]:
+    return [example if example.origin else replace(example, origin=origin) for example in examples]
+
+
+def _distinct(examples: list[Example], excluded: set[str]) -> list[Example]:
+    """The examples whose normalised text is not excluded nor seen before, in order."""
+    seen = set(excluded)
+    kept = []
+    for example in examples:
+        key = normalize(example.text)
+        if key not in seen:
+            seen.add(key)
+            kept.append(example)
+    return kept
 
 
 def render(examples: list[Example]) -> str:
     """JSON lines, one example per line, as ``models.dataset`` reads them."""
-    lines = [
-        json.dumps({"text": e.text, "labels": list(e.labels), "genre": e.genre}, ensure_ascii=False)
-        for e in examples
-    ]
-    return "\n".join(lines) + "\n"
+    return "".join(json.dumps(_record(example), ensure_ascii=False) + "\n" for example in examples)
+
+
+def _record(example: Example) -> dict[str, object]:
+    record: dict[str, object] = {"text": example.text, "labels": list(example.labels),
+                                 "genre": example.genre, "origin": example.origin}
+    for field in ("source", "url"):
+        if getattr(example, field):
+            record[field] = getattr(example, field)
+    return record
 
 
 def main() -> int:
     built = build()
-    for path, examples in ((TRAIN_OUTPUT, built.train), (HELDOUT_OUTPUT, built.heldout)):
+    outputs = ((TRAIN_OUTPUT, built.train), (HELDOUT_OUTPUT, built.heldout),
+               (REAL_HELDOUT_OUTPUT, built.real_heldout))
+    for path, examples in outputs:
         path.write_text(render(examples), encoding="utf-8")
         print(f"wrote {len(examples)} examples to {path}")
     return 0

@@ -1,11 +1,19 @@
-"""The labelled dataset: JSON lines ``{"text", "labels", "genre"}``.
+"""The labelled dataset: JSON lines ``{"text", "labels", "genre"}``, optionally ``"origin"``,
+``"source"`` and ``"url"``.
 
 ``labels`` lists the categories a text offers (empty for a benign text); ``genre`` says what
 kind of text it is (``telegram``, ``news``, ``police_warning`` ...) so that the training
-summary can show what the model has seen. Two files ship: ``models/data/train.jsonl`` (what
-``doxwatch train`` learns from) and ``models/data/heldout.jsonl`` (hand-written texts kept out of
-training and threshold choice, so that ``doxwatch evaluate`` measures the model on texts it has
-never seen). ``models.builddata`` makes both.
+summary can show what the model has seen; ``origin`` says who or what wrote it
+(``handwritten:team``, ``handwritten:writer-t2``, ``generated``, ``real``, ``blind:writer-b1``),
+and real public text also names its ``source`` and ``url``. ``docs/labelling.md`` is the
+guideline every label follows.
+
+Files that ship: ``models/data/train.jsonl`` (what training learns from),
+``models/data/heldout.jsonl`` (hand-written texts kept out of training and threshold choice),
+``models/data/real_heldout.jsonl`` (real public text kept out likewise) and
+``models/data/blind.jsonl`` (texts by writers who never saw the training data; measured once
+per model change, never used to train, choose thresholds or pick features).
+``models.builddata`` makes the first three.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from pathlib import Path
 from models import CATEGORIES
 
 _FIELDS = {"text", "labels", "genre"}
+_OPTIONAL_FIELDS = {"origin", "source", "url"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,9 @@ class Example:
     text: str
     labels: tuple[str, ...]  # in CATEGORIES order; () = benign
     genre: str
+    origin: str = ""  # who or what wrote it; "" when the file does not say
+    source: str | None = None  # the publisher of a real text
+    url: str | None = None  # where a real text was found
 
 
 class DatasetError(ValueError):
@@ -39,6 +51,15 @@ def shipped_dataset_path() -> Path:
 def heldout_dataset_path() -> Path:
     """Where the shipped held-out split lives: evaluation data, never for training."""
     return _data_file("heldout.jsonl")
+
+
+def evaluation_sets() -> dict[str, Path]:
+    """The shipped evaluation files by name, in the order ``doxwatch evaluate`` reports them:
+    the held-out split of our own texts, real public text kept out of training, and the
+    blind set written by people who never saw the training data."""
+    names = {"heldout": "heldout.jsonl", "real": "real_heldout.jsonl", "blind": "blind.jsonl"}
+    paths = {name: _data_file(file) for name, file in names.items()}
+    return {name: path for name, path in paths.items() if path.is_file()}
 
 
 def _data_file(name: str) -> Path:
@@ -78,7 +99,7 @@ def parse_example(line: str, where: str, default_genre: str | None = None) -> Ex
         record.setdefault("genre", default_genre)
     if missing := _FIELDS - record.keys():
         raise DatasetError(f"{where}: missing field(s): {', '.join(sorted(missing))}")
-    if unknown := record.keys() - _FIELDS:
+    if unknown := record.keys() - _FIELDS - _OPTIONAL_FIELDS:
         raise DatasetError(f"{where}: unknown field(s): {', '.join(sorted(unknown))}")
     text, labels, genre = record["text"], record["labels"], record["genre"]
     if not isinstance(text, str) or not text.strip():
@@ -92,5 +113,9 @@ def parse_example(line: str, where: str, default_genre: str | None = None) -> Ex
             f"{where}: unknown label(s) {', '.join(sorted(unknown_labels))}; "
             f"expected some of {', '.join(CATEGORIES)}"
         )
+    for field in _OPTIONAL_FIELDS & record.keys():
+        if not isinstance(record[field], str) or not record[field].strip():
+            raise DatasetError(f"{where}: {field} must be a non-empty string")
     ordered = tuple(category for category in CATEGORIES if category in labels)
-    return Example(text=text, labels=ordered, genre=genre)
+    return Example(text=text, labels=ordered, genre=genre, origin=record.get("origin", ""),
+                   source=record.get("source"), url=record.get("url"))

@@ -28,8 +28,9 @@ FALLBACK_THRESHOLD = 0.5
 UNKNOWN_GENRE = "unknown"
 
 
-def choose_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
-    """Return the threshold with the best recall among those with precision >= the target.
+def choose_threshold(scores: np.ndarray, truth: np.ndarray,
+                     target: float = TARGET_PRECISION) -> float:
+    """Return the threshold with the best recall among those with precision >= *target*.
 
     Candidates are midpoints between consecutive distinct scores, so the threshold does not sit
     exactly on a training text's score. Ties in recall go to the highest threshold.
@@ -43,7 +44,7 @@ def choose_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
     for threshold in candidates:
         flagged = scores >= threshold
         hits = int((flagged & truth).sum())
-        if hits == 0 or hits / int(flagged.sum()) < TARGET_PRECISION:
+        if hits == 0 or hits / int(flagged.sum()) < target:
             continue
         recall = hits / positives
         if best is None or recall > best[0] or (recall == best[0] and threshold > best[1]):

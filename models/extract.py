@@ -74,6 +74,31 @@ def extract_entities(text: str) -> list[Entity]:
     return list(dict.fromkeys(_without_email_parts(found)))
 
 
+HANDLE = "<handle>"
+_URL = re.compile(r"https?://\S+")
+
+
+def mask_handles(text: str) -> str:
+    """*text* (normalised) with every contact identifier — Telegram handle or link, QQ or
+    WeChat id, e-mail address, URL — replaced by ``<handle>``, the word before it kept.
+
+    For the classifier's word and character views: a seller's name is evidence of that one
+    seller, and learning it teaches the model the writers' handles instead of the shape of
+    an offer. The digest's entities come from the text as written, not from this.
+    """
+    for pattern in (_URL, _EMAIL, _TELEGRAM_LINK):
+        text = pattern.sub(HANDLE, text)
+    for pattern in (_TELEGRAM_NAMED, _TELEGRAM_HANDLE, _QQ, _WECHAT):
+        text = pattern.sub(_keep_prefix, text)
+    return text
+
+
+def _keep_prefix(match: re.Match[str]) -> str:
+    start = match.start(1) - match.start(0)
+    end = match.end(1) - match.start(0)
+    return match.group(0)[:start] + HANDLE + match.group(0)[end:]
+
+
 def _price(match: re.Match[str]) -> Entity:
     if match.group(1) is not None:
         return Entity("price", f"{match.group(1)} 元")

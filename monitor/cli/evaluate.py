@@ -20,25 +20,47 @@ _SIDES = ("model", "baseline")
 def register(app: typer.Typer, state: State) -> None:
     @app.command()
     def evaluate(
-        data: Annotated[Path | None, typer.Option(
-            "--data", help='JSON lines {"text", "labels"} (optional "genre"); '
-            "default: the shipped held-out split.", dir_okay=False)] = None,
+        data: Annotated[list[Path] | None, typer.Option(
+            "--data", help='JSON lines {"text", "labels"} (optional "genre"); repeat for '
+            "several files. Default: the shipped held-out split, the held-out real public "
+            "texts and the blind set.", dir_okay=False)] = None,
         as_json: Annotated[bool, typer.Option(
             "--json", help="Print one JSON object, for machines.")] = False,
     ) -> None:
-        """Precision, recall and F1 of the active model and of a keyword baseline, side by side."""
-        from models.dataset import DatasetError, heldout_dataset_path
+        """Precision, recall and F1 of the active model and of a keyword baseline, side by
+        side, on each evaluation set."""
+        from models.dataset import DatasetError, evaluation_sets
         from models.evaluate import evaluate as run_evaluation
 
+        sets = {path.stem: path for path in data} if data else evaluation_sets()
         classifier = state.classifier()
         try:
-            report = run_evaluation(classifier, data or heldout_dataset_path())
+            reports = {name: run_evaluation(classifier, path) for name, path in sets.items()}
         except DatasetError as error:
             raise UsageProblem(str(error)) from error
         if as_json:
-            out_console().print_json(json.dumps(report, ensure_ascii=False))
-        else:
-            print_report(out_console(), report)
+            out_console().print_json(json.dumps(
+                {"model": classifier.version, "sets": reports}, ensure_ascii=False))
+            return
+        console = out_console()
+        for report in reports.values():
+            print_report(console, report)
+        if len(reports) > 1:
+            print_summary(console, reports)
+
+
+def print_summary(console: Console, reports: dict[str, dict]) -> None:
+    """One row per evaluation set: the figures that decide whether a model is better."""
+    table = Table("set", "texts", *(f"{side[0].upper()}:{figure}" for side in _SIDES
+                                    for figure in ("offer R", "FP rate", "macro F1")),
+                  title="Every set side by side: model | keyword baseline", box=box.SIMPLE_HEAD)
+    for name, report in reports.items():
+        table.add_row(name, str(report["examples"]), *(
+            cell for side in _SIDES for cell in (
+                f"{report[side]['offer']['recall']:.3f}",
+                f"{report[side]['false_positive_rate']:.2%}",
+                f"{report[side]['macro_f1']:.3f}")))
+    console.print(table)
 
 
 def print_report(console: Console, report: dict) -> None:

@@ -8,9 +8,13 @@ import pytest
 
 from models import CATEGORIES
 from models.builddata import (
+    BLIND,
     HANDWRITTEN,
     HELDOUT_OUTPUT,
+    REAL,
+    REAL_HELDOUT_OUTPUT,
     TRAIN_OUTPUT,
+    WRITERS,
     BuiltData,
     build,
     render,
@@ -110,6 +114,49 @@ def test_split_depends_on_the_texts_not_their_order(handwritten: list[Example]) 
 def test_committed_datasets_are_what_the_builder_makes(built: BuiltData) -> None:
     assert TRAIN_OUTPUT.read_text(encoding="utf-8") == render(built.train)
     assert HELDOUT_OUTPUT.read_text(encoding="utf-8") == render(built.heldout)
+    assert REAL_HELDOUT_OUTPUT.read_text(encoding="utf-8") == render(built.real_heldout)
+
+
+def test_every_training_text_says_where_it_comes_from() -> None:
+    origins = Counter(example.origin.split(":")[0] for example in load_dataset())
+    assert set(origins) == {"handwritten", "generated", "real"}, origins
+    writers = {example.origin for example in load_dataset() if example.origin.startswith(
+        "handwritten:writer")}
+    assert len(writers) >= 4  # several writers, several styles
+
+
+def test_writers_texts_are_many_and_each_writer_wrote_offers_and_hard_negatives() -> None:
+    files = sorted(WRITERS.glob("*.jsonl"))
+    written = [example for path in files for example in load_dataset(path)]
+    assert len(written) >= 1500
+    for path in files:
+        examples = load_dataset(path)
+        assert {example.origin for example in examples} == {f"handwritten:writer-{path.stem}"}
+        offers = sum(1 for example in examples if example.labels)
+        assert 0.25 * len(examples) <= offers <= 0.65 * len(examples), path
+
+
+def test_real_texts_name_their_source_and_half_is_held_out() -> None:
+    real = load_dataset(REAL)
+    assert len(real) >= 150
+    assert all(example.origin == "real" and example.source and example.url
+               and example.url.startswith("http") and not example.labels for example in real)
+    held = load_dataset(REAL_HELDOUT_OUTPUT)
+    assert 0.4 <= len(held) / len(real) <= 0.6
+    trained = {normalize(example.text) for example in load_dataset()}
+    assert not {normalize(example.text) for example in held} & trained
+
+
+def test_blind_set_is_large_varied_and_never_trained_on() -> None:
+    blind = load_dataset(BLIND)
+    assert len(blind) >= 600
+    assert all(example.origin.startswith("blind:writer-") for example in blind)
+    assert len({example.origin for example in blind}) >= 3
+    labels = Counter(label for example in blind for label in example.labels)
+    assert all(labels[category] >= 40 for category in CATEGORIES), labels
+    assert sum(1 for example in blind if not example.labels) >= 0.4 * len(blind)
+    trained = {normalize(example.text) for example in load_dataset()}
+    assert not {normalize(example.text) for example in blind} & trained
 
 
 @pytest.mark.parametrize("compose", [compose_offer, compose_benign])
@@ -122,7 +169,7 @@ def test_generator_is_deterministic_and_varied(compose) -> None:
 
 
 def test_generated_texts_cover_every_offer_genre_and_benign_genre(built: BuiltData) -> None:
-    generated = built.train[len(split_handwritten(load_dataset(HANDWRITTEN))[0]) :]
+    generated = [example for example in built.train if example.origin == "generated"]
     offers = {example.genre for example in generated if example.labels}
     assert offers == OFFER_GENRES
     benign = {example.genre for example in generated if not example.labels}
@@ -152,7 +199,9 @@ def test_datasets_copy_no_sentence_of_the_seed_articles(
         *(windows(path.read_text(encoding="utf-8")) for path in seeds_dir.glob("0*.txt"))
     )
     assert seeds
-    for example in handwritten + load_dataset():
+    every_file = [HANDWRITTEN, REAL, BLIND, HELDOUT_OUTPUT, REAL_HELDOUT_OUTPUT, TRAIN_OUTPUT,
+                  *WRITERS.glob("*.jsonl")]
+    for example in (example for path in every_file for example in load_dataset(path)):
         assert not seeds & windows(example.text), example.text
 
 
@@ -161,6 +210,17 @@ def test_labels_come_back_in_category_order(tmp_path: Path) -> None:
     record = {"text": "户籍 病历", "labels": ["doxxing", "medical"], "genre": "telegram"}
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n\n", encoding="utf-8")
     assert load_dataset(path) == [Example("户籍 病历", ("medical", "doxxing"), "telegram")]
+
+
+def test_origin_source_and_url_are_read_when_given(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    record = {"text": "法院判决", "labels": [], "genre": "court_bulletin", "origin": "real",
+              "source": "某法院", "url": "https://example.org/a"}
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    [example] = load_dataset(path)
+    assert (example.origin, example.source, example.url) == ("real", "某法院",
+                                                             "https://example.org/a")
+    assert json.loads(render([example])) == record
 
 
 @pytest.mark.parametrize(
@@ -174,6 +234,7 @@ def test_labels_come_back_in_category_order(tmp_path: Path) -> None:
         ('{"text": "x", "labels": "medical", "genre": "news"}', "labels must be a list"),
         ('{"text": "x", "labels": ["spam"], "genre": "news"}', "unknown label"),
         ('{"text": "x", "labels": [], "genre": ""}', "genre must be a non-empty string"),
+        ('{"text": "x", "labels": [], "genre": "news", "url": 3}', "url must be a non-empty string"),
     ],
 )
 def test_invalid_lines_are_reported_with_file_and_line(

@@ -80,7 +80,7 @@ def test_pipeline_works_with_cross_validate_unchanged() -> None:
         cv=KFold(3, shuffle=True, random_state=0),
         scoring="f1_micro",
     )
-    assert np.all(result["test_score"] > 0.85)
+    assert np.all(result["test_score"] > 0.8)  # a quarter of the data, many writers' voices
 
 
 def test_too_small_a_dataset_is_refused(tmp_path: Path) -> None:

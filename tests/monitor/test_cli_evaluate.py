@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,9 @@ def test_evaluate_prints_model_and_baseline_side_by_side(capsys, data_file: Path
 def test_evaluate_json_is_one_object_for_machines(capsys, data_file: Path) -> None:
     result = run_cli(capsys, "evaluate", "--data", str(data_file), "--json")
     assert result.code == 0, result.err
-    report = json.loads(result.out)
+    output = json.loads(result.out)
+    assert list(output["sets"]) == ["eval"] and output["model"].startswith("v")
+    report = output["sets"]["eval"]
     assert report["examples"] == 5
     for side in ("model", "baseline"):
         figures = report[side]
@@ -57,14 +60,25 @@ def test_evaluate_json_is_one_object_for_machines(capsys, data_file: Path) -> No
     assert report["model"]["confusion"]["false_alarm"] == 0
 
 
-def test_evaluate_defaults_to_the_shipped_heldout_split(capsys) -> None:
-    from models.dataset import heldout_dataset_path, load_dataset
+def test_evaluate_defaults_to_every_shipped_evaluation_set(capsys) -> None:
+    from models.dataset import evaluation_sets, heldout_dataset_path, load_dataset
 
     result = run_cli(capsys, "evaluate", "--json")
     assert result.code == 0, result.err
-    report = json.loads(result.out)
-    assert report["data"] == str(heldout_dataset_path())
-    assert report["examples"] == len(load_dataset(heldout_dataset_path()))
+    sets = json.loads(result.out)["sets"]
+    assert list(sets) == list(evaluation_sets())
+    assert sets["heldout"]["data"] == str(heldout_dataset_path())
+    for name, path in evaluation_sets().items():
+        assert sets[name]["examples"] == len(load_dataset(path))
+
+
+def test_evaluate_prints_several_sets_side_by_side(capsys, data_file: Path, tmp_path) -> None:
+    other = tmp_path / "other.jsonl"
+    other.write_text(data_file.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_cli(capsys, "evaluate", "--data", str(data_file), "--data", str(other))
+    assert result.code == 0, result.err
+    assert "Every set side by side" in result.out
+    assert re.search(r"eval\s+5\s", result.out) and re.search(r"other\s+5\s", result.out)
 
 
 def test_evaluate_refuses_an_invalid_file_in_one_line(capsys, tmp_path: Path) -> None:
