@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.digest import print_digest_report
 from monitor.cli.state import State, err_console, open_input, out_console
-from monitor.crawl import CrawlSummary
+
+if TYPE_CHECKING:  # the crawl machinery loads only for commands that crawl
+    from monitor.crawl import CrawlSummary
 
 
 def register(app: typer.Typer, state: State) -> None:

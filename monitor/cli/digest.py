@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from monitor.cli.state import State, out_console
-from monitor.digest import DigestReport
+
+if TYPE_CHECKING:  # the judging stack loads only for commands that judge
+    from monitor.digest import DigestReport
 
 
 def register(app: typer.Typer, state: State) -> None:
