@@ -21,7 +21,11 @@ from models.baseline import KeywordBaseline
 from models.dataset import Example, load_dataset
 from models.predict import Classifier
 
-TARGET_PRECISION = 0.95
+# Chosen on out-of-fold scores of the hand-written and real training rows
+# (benchmarks/model_selection.py, factored model, 5,210 texts), as the target with the best
+# offer recall whose false alarms stay at or under 2 %: 0.97 gave recall 0.842 with 0.8 %,
+# 0.95 gave 0.892 with 1.4 %, 0.93 gave 0.918 with 1.95 % (0.967 precision on those rows).
+TARGET_PRECISION = 0.93
 # Used when no threshold reaches the target precision (or a category has no positives).
 FALLBACK_THRESHOLD = 0.5
 # The genre given to a line of an evaluation file that names none.

@@ -12,6 +12,7 @@ from scipy.sparse import csr_matrix
 from sklearn.pipeline import Pipeline
 
 from models import CATEGORIES
+from models.classifier import factored_scores
 
 # How many terms a judgement explains itself with: enough for an analyst to see why.
 MAX_TERMS = 8
@@ -62,7 +63,8 @@ class Classifier:
         if not texts:
             return []
         features = csr_matrix(self.pipeline[:-1].transform(list(texts)))
-        probabilities = self.pipeline.named_steps["classify"].predict_proba(features)
+        probabilities = factored_scores(
+            self.pipeline.named_steps["classify"].predict_proba(features))
         return [
             self._judge(probabilities[row], features, row) for row in range(features.shape[0])
         ]
@@ -111,28 +113,36 @@ class Classifier:
 
     @functools.cached_property
     def _weights(self) -> dict[str, np.ndarray]:
-        """Per category, each feature's push on the calibrated log-odds.
+        """Per category, each feature's push on the calibrated log-odds of its score.
 
-        The calibrated probability is ``sigmoid(-(a * decision + b))`` with the decision
-        ``coef · x``, so feature *j* moves the log-odds by ``-a * coef[j] * x[j]``.
+        A calibrated probability is ``sigmoid(-(a * decision + b))`` with the decision
+        ``coef · x``, so feature *j* moves its log-odds by ``-a * coef[j] * x[j]``; a
+        category's score is the geometric mean of its own probability and the offer
+        column's, so its terms add the pushes of both models.
         """
-        weights = {}
-        for category, estimator in zip(CATEGORIES, self._estimators, strict=True):
-            fitted = getattr(estimator, "calibrated_classifiers_", None)
-            if fitted:  # a category absent from training has a constant predictor instead
-                calibrated = fitted[0]
-                slope = float(calibrated.calibrators[0].a_)
-                weights[category] = -slope * calibrated.estimator.coef_[0]
-        return weights
-
-    @property
-    def _estimators(self) -> list:
-        return self.pipeline.named_steps["classify"].estimators_
+        estimators = self.pipeline.named_steps["classify"].estimators_
+        pushes = [_push(estimator) for estimator in estimators]
+        offer = pushes[len(CATEGORIES)]
+        return {
+            category: push + offer if offer is not None else push
+            for category, push in zip(CATEGORIES, pushes, strict=False)
+            if push is not None
+        }
 
     @functools.cached_property
     def _terms_by_column(self) -> list[str]:
         names = self.pipeline.named_steps["features"].get_feature_names_out()
         return [_readable(name) for name in names]
+
+
+def _push(estimator: object) -> np.ndarray | None:
+    """Each feature's push on one calibrated model's log-odds; None for a constant predictor
+    (a column with no positives in training)."""
+    fitted = getattr(estimator, "calibrated_classifiers_", None)
+    if not fitted:
+        return None
+    calibrated = fitted[0]
+    return -float(calibrated.calibrators[0].a_) * calibrated.estimator.coef_[0]
 
 
 def _readable(feature_name: str) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import KFold, cross_val_predict
 
 from models import CATEGORIES
-from models.classifier import MODEL_FORMAT, build_pipeline
+from models.classifier import MODEL_FORMAT, build_pipeline, factored_scores, training_targets
 from models.dataset import Example, load_dataset, shipped_dataset_path
 from models.evaluate import TARGET_PRECISION, choose_threshold, indicator_matrix, metrics
 from models.predict import Classifier
@@ -34,14 +34,15 @@ def train(dataset: Path | None = None, *, seed: int = 0) -> Classifier:
     truth = indicator_matrix(examples)
 
     folds = KFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    held_out = cross_val_predict(
-        build_pipeline(seed), texts, truth, cv=folds, method="predict_proba"
-    )
+    targets = training_targets(truth)
+    held_out = factored_scores(cross_val_predict(
+        build_pipeline(seed), texts, targets, cv=folds, method="predict_proba"
+    ))
     thresholds = {
         category: choose_threshold(held_out[:, column], truth[:, column].astype(bool))
         for column, category in enumerate(CATEGORIES)
     }
-    pipeline = build_pipeline(seed).fit(texts, truth)
+    pipeline = build_pipeline(seed).fit(texts, targets)
 
     metadata = {
         "format": MODEL_FORMAT,
