@@ -68,6 +68,18 @@ class SourceConfig:
     max_pages: int = 20
 
 
+EXTERNAL_KIND = "external"
+
+
+def external_source(name: str) -> SourceConfig:
+    """A source the configuration does not declare: posts another tool collected, brought
+    in with `doxwatch ingest`. It is recorded so its posts have a home, and never crawled."""
+    if not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise UsageProblem(f"a source name must be 1 to {MAX_NAME_LENGTH} characters")
+    return SourceConfig(name=name, kind=EXTERNAL_KIND, urls=(), options={}, schedule="",
+                        enabled=False)
+
+
 @dataclass(frozen=True)
 class ChannelConfig:
     """Where digests go: ``options`` is every key of the table except name and kind."""

@@ -33,17 +33,23 @@ def register(app: typer.Typer, state: State) -> None:
         file: Annotated[str, typer.Argument(
             help="JSON lines file of posts collected elsewhere, or - for stdin.")],
         source: Annotated[str, typer.Option(
-            "--source", "-s", help="The configured source these posts belong to.")],
+            "--source", "-s", help="The source these posts belong to: a configured one, or "
+            "any other name for posts another tool collected (recorded, never crawled).")],
     ) -> None:
         """Store posts given as JSON lines {"id","url","title","text","author","posted_at"}."""
+        from monitor.config import external_source
         from monitor.ingest import ingest_lines
 
         config = state.config()
-        source_config = config.source(source)
+        source_config = next((s for s in config.sources if s.name == source), None)
+        if source_config is None:
+            source_config = external_source(source)
+            err_console().print(f"{source}: not in the configuration, recorded as an external "
+                                "source (never crawled)", markup=False)
         lines = open_input(file)
         report = ingest_lines(state.database(), source_config, lines)
         for error in report.errors:
-            err_console().print(f"skipped {error}")
+            err_console().print(f"skipped {error}", markup=False)
         out_console().print(f"{report.new} new, {report.updated} updated, "
                             f"{len(report.errors)} skipped")
         if report.errors:

@@ -168,11 +168,23 @@ def test_ingest_classify_posts_and_digest(capsys, tmp_path, db_url):
     assert "Posts: 3" in status.out and "flagged: 2" in status.out
 
 
-def test_ingest_unknown_source_is_usage_error(capsys, tmp_path):
+def test_ingest_into_an_undeclared_source_records_an_external_one(capsys, tmp_path):
     config = str(_ingest_config(tmp_path, tmp_path / "out"))
-    result = run_cli(capsys, "--config", config, "ingest", "--source", "nope", "-", stdin="")
-    assert result.code == 2
-    assert "nope" in result.err
+    post = json.dumps({"id": "x1", "text": OFFER}, ensure_ascii=False) + "\n"
+    result = run_cli(capsys, "--config", config, "ingest", "--source", "other-tool", "-",
+                     stdin=post)
+    assert result.code == 0, result.err
+    assert "1 new" in result.out
+    assert "other-tool: not in the configuration, recorded as an external source" in result.err
+    again = run_cli(capsys, "--config", config, "ingest", "--source", "other-tool", "-",
+                    stdin=post)
+    assert again.code == 0 and "0 new, 1 updated" in again.out
+    listed = run_cli(capsys, "--config", config, "posts", "list", "--source", "other-tool")
+    assert listed.code == 0 and "other-tool" in listed.out
+    crawled = run_cli(capsys, "--config", config, "crawl", "other-tool")
+    assert crawled.code == 2  # recorded, never crawled
+    empty = run_cli(capsys, "--config", config, "ingest", "--source", " ", "-", stdin=post)
+    assert empty.code == 2 and "source name" in empty.err
 
 
 def test_models_list_and_activate(capsys):
