@@ -120,6 +120,13 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class LabelConfig:
+    """Who labels from this machine when `doxwatch label --analyst` is not given."""
+
+    analyst: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``path`` is the absolute file it came from (None: defaults)."""
 
@@ -130,6 +137,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    label: LabelConfig = field(default_factory=LabelConfig)
 
     def source(self, name: str) -> SourceConfig:
         """The source called ``name``; UsageProblem listing the configured ones if none."""
@@ -307,14 +315,15 @@ class Table:
 
 
 def _build(top: Table, path: Path, env: Mapping[str, str]) -> Config:
-    top.check_keys(("database", "sources", "channels", "digest", "crawl", "model"))
+    top.check_keys(("database", "sources", "channels", "digest", "crawl", "model", "label"))
     database_url = _database_url(top.table("database"), path.parent, env)
     crawl = _crawl(top.table("crawl"))
     model = _model(top.table("model"))
     channels = _channels(top.tables("channels"))
     digest = _digest(top.table("digest"), channels)
     sources = _sources(top.tables("sources"), ZoneInfo(digest.timezone))
-    return Config(path, database_url, sources, channels, digest, crawl, model)
+    return Config(path, database_url, sources, channels, digest, crawl, model,
+                  _label(top.table("label")))
 
 
 def _database_url(table: Table, base: Path, env: Mapping[str, str]) -> str:
@@ -382,6 +391,14 @@ def _model(table: Table) -> ModelConfig:
     if offset > 1.0:
         raise table.error("threshold_offset", "must be at most 1")
     return ModelConfig(threshold_offset=offset)
+
+
+def _label(table: Table) -> LabelConfig:
+    table.check_keys(("analyst",))
+    analyst = table.string("analyst", None)
+    if analyst is not None and not 0 < len(analyst.strip()) <= MAX_NAME_LENGTH:
+        raise table.error("analyst", f"must be 1 to {MAX_NAME_LENGTH} characters")
+    return LabelConfig(analyst=analyst)
 
 
 def _name(table: Table, seen: dict[str, str], what: str) -> str:
@@ -573,4 +590,7 @@ url = "http://127.0.0.1:9000/hook"
 
 # [model]
 # threshold_offset = 0.0             # added to every threshold: 0.1 = fewer, surer alerts
+
+# [label]
+# analyst = "alice"                  # `doxwatch label` without --analyst (else the login name)
 """

@@ -17,6 +17,7 @@ from monitor.cli import classify as _classify
 from monitor.cli import crawl as _crawl
 from monitor.cli import digest as _digest
 from monitor.cli import evaluate as _evaluate
+from monitor.cli import label as _label
 from monitor.cli import posts as _posts
 from monitor.cli import setup as _setup
 from monitor.cli.state import State, stderr_log
@@ -48,7 +49,7 @@ def _global(
     _state.reset(config_path=config, db_url=db, debug=debug)
 
 
-for module in (_setup, _crawl, _classify, _evaluate, _digest, _posts):
+for module in (_setup, _crawl, _classify, _evaluate, _digest, _posts, _label):
     module.register(app, _state)
 
 

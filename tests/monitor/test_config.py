@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ schedule = "*/61 * * * *"
 @pytest.mark.parametrize(("text", "field", "message"), [
     ("a = \n", "line 1", "invalid TOML: Invalid value (column 5)"),
     ("[colour]\n", "colour",
-     "unknown key (known: database, sources, channels, digest, crawl, model)"),
+     "unknown key (known: database, sources, channels, digest, crawl, model, label)"),
     ("[sources]\nname = 'x'\n", "sources", "expected an array, got a table"),
     (MINIMAL_SOURCE + "colour = 'red'\n", "sources[0].colour",
      "unknown key (known: name, kind, urls, options, schedule, enabled, max_pages)"),
@@ -228,3 +229,14 @@ def test_digest_goes_to_every_channel_when_none_are_named(tmp_path: Path) -> Non
     text = ISSUE_EXAMPLE.replace('channels = ["mail", "hook"]\n', "")
     config = load_config(_write(tmp_path, text), env={})
     assert config.digest_channels() == config.channels
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[label]\nanalyst = ""\n', "label.analyst: must be 1 to 128 characters"),
+    ('[label]\nwho = "x"\n', "label.who: unknown key (known: analyst)"),
+])
+def test_label_table_is_checked(tmp_path, text, message):
+    path = tmp_path / "doxwatch.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
