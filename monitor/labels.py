@@ -149,3 +149,54 @@ def _disagrees(views: Mapping[str, tuple[str, ...]] | None, entry: QueueEntry) -
     if not views:
         return False
     return len({*views.values(), entry.suggestion}) > 1
+
+
+@dataclass(frozen=True)
+class LabelStats:
+    """What `doxwatch labels stats` shows: counts, agreement, and where analysts differ."""
+
+    posts: int  # posts with at least one label
+    per_category: dict[str, int]  # posts whose labels (any analyst's latest) include it
+    benign: int
+    per_analyst: dict[str, int]  # posts each analyst labelled
+    shared: int  # posts more than one analyst labelled
+    kappa: dict[str, float | None]  # Cohen's kappa per category over pairs of analysts
+    disagreements: list[tuple[int, dict[str, tuple[str, ...]]]]
+
+
+def label_stats(db: Database) -> LabelStats:
+    """Counts per category and analyst from each analyst's latest label of each post, and,
+    for posts several analysts labelled, Cohen's kappa per category over every pair of
+    analysts of a post (None when one side never varies) and the list of disagreements."""
+    from itertools import combinations
+
+    from sklearn.metrics import cohen_kappa_score
+
+    with db.session() as session:
+        latest = _latest(session)
+    per_category = {c: sum(1 for views in latest.values()
+                           if any(c in labels for labels in views.values()))
+                    for c in CATEGORIES}
+    per_analyst: dict[str, int] = {}
+    for views in latest.values():
+        for analyst in views:
+            per_analyst[analyst] = per_analyst.get(analyst, 0) + 1
+    shared = {post: views for post, views in latest.items() if len(views) > 1}
+    pairs = [(a, b) for views in shared.values()
+             for (_, a), (_, b) in combinations(sorted(views.items()), 2)]
+    kappa: dict[str, float | None] = {}
+    for category in CATEGORIES:
+        left = [category in a for a, _ in pairs]
+        right = [category in b for _, b in pairs]
+        varied = len(set(left) | set(right)) > 1
+        kappa[category] = round(float(cohen_kappa_score(left, right)), 4) if varied else None
+    return LabelStats(
+        posts=len(latest),
+        per_category=per_category,
+        benign=sum(1 for views in latest.values() if not any(views.values())),
+        per_analyst=dict(sorted(per_analyst.items())),
+        shared=len(shared),
+        kappa=kappa,
+        disagreements=sorted((post, views) for post, views in shared.items()
+                             if len(set(views.values())) > 1),
+    )

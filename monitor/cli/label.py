@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,77 @@ from monitor.errors import UsageProblem
 
 
 def register(app: typer.Typer, state: State) -> None:
+    labels_app = typer.Typer(help="Analysts' labels.", no_args_is_help=True)
+    app.add_typer(labels_app, name="labels")
+
+    @labels_app.command("stats")
+    def labels_stats() -> None:
+        """Labels per category and analyst; agreement (Cohen's kappa) where several analysts
+        labelled the same post, and the posts they disagree on."""
+        from models import CATEGORIES
+        from monitor.labels import label_stats
+
+        stats = label_stats(state.database())
+        console = out_console()
+        console.print(f"{stats.posts} labelled posts: " + ", ".join(
+            f"{c} {stats.per_category[c]}" for c in CATEGORIES) + f", benign {stats.benign}")
+        console.print("per analyst: " + (", ".join(
+            f"{a} {n}" for a, n in stats.per_analyst.items()) or "none"), markup=False)
+        console.print(f"labelled by more than one analyst: {stats.shared}; Cohen's kappa: "
+                      + ", ".join(f"{c} {'n/a' if k is None else f'{k:.2f}'}"
+                                  for c, k in stats.kappa.items()))
+        for post, views in stats.disagreements:
+            console.print(f"  post {post}: " + "; ".join(
+                f"{a} {', '.join(v) or 'benign'}" for a, v in sorted(views.items())),
+                markup=False)
+
+    @labels_app.command("export")
+    def labels_export(
+        fmt: Annotated[str, typer.Option(
+            "--format", help="jsonl, csv or doccano (text classification JSON lines).")] = "jsonl",
+        out: Annotated[Path | None, typer.Option(
+            "--out", help="Write to this file (default: standard output).", dir_okay=False)] = None,
+    ) -> None:
+        """Each analyst's latest label of each post, for another labelling tool or a backup."""
+        from monitor.labels_io import FORMATS, exported_labels, render
+
+        if fmt not in FORMATS:
+            raise UsageProblem(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+        labels = exported_labels(state.database())
+        content = render(labels, fmt)
+        if out is None:
+            sys.stdout.write(content)
+            return
+        out.write_text(content, encoding="utf-8")
+        err_console().print(f"wrote {len(labels)} labels to {out}", markup=False)
+
+    @labels_app.command("import")
+    def labels_import(
+        file: Annotated[Path, typer.Argument(help="A file exported by doxwatch or doccano.",
+                                             dir_okay=False)],
+        fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or doccano.")] = "jsonl",
+        analyst: Annotated[str | None, typer.Option(
+            "--analyst", help="For lines that name no analyst (else [label] analyst, else "
+            "the login name).")] = None,
+    ) -> None:
+        """Store labels from a file; every line is checked first, and a file with a bad line
+        imports nothing. Importing the same file twice stores nothing new."""
+        from monitor.labels_io import import_labels
+
+        try:
+            content = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise UsageProblem(f"cannot read {file}: {error}") from error
+        who = analyst or state.config().label.analyst or getpass.getuser()
+        report = import_labels(state.database(), content, fmt, who)
+        for error in report.errors:
+            err_console().print(f"rejected {error}", markup=False)
+        if report.errors:
+            err_console().print(f"nothing imported: {len(report.errors)} lines rejected",
+                                markup=False)
+            raise typer.Exit(1)
+        out_console().print(f"{report.imported} labels imported, {report.unchanged} unchanged")
+
     @app.command()
     def label(
         order: Annotated[str, typer.Option(

@@ -161,3 +161,24 @@ def test_history_is_kept_and_undo_removes_only_its_own_label(cli):
             record_label(db, 999, "alice", [])
     finally:
         db.dispose()
+
+
+def test_labels_stats_counts_and_agreement(cli):
+    db = open_database(cli.url)
+    try:
+        for post, alice, bob in ((1, ["doxxing"], ["doxxing"]), (2, [], []),
+                                 (3, ["medical"], ["medical"]), (4, ["biometric"], [])):
+            record_label(db, post, "alice", alice)
+            record_label(db, post, "bob", bob)
+        record_label(db, 5, "alice", ["medical"])
+        record_label(db, 4, "alice", ["biometric", "doxxing"])  # her latest view counts
+    finally:
+        db.dispose()
+    result = cli("labels", "stats")
+    assert result.code == 0, result.err
+    assert "5 labelled posts: medical 2, doxxing 2, biometric 1, benign 1" in result.out
+    assert "per analyst: alice 5, bob 4" in result.out
+    # doxxing: pairs (T,T) (F,F) (F,F) (T,F): kappa 0.5; medical: all agree: 1.0
+    assert "labelled by more than one analyst: 4; Cohen's kappa: medical 1.00, doxxing 0.50, biometric 0.00" in result.out
+    assert "post 4: alice doxxing, biometric; bob benign" in result.out
+    assert result.out.count("  post ") == 1
