@@ -129,12 +129,16 @@ def label_queue(db: Database, version: str, thresholds: Mapping[str, float], ana
     return chosen[:limit] if limit is not None else chosen
 
 
+def latest_label_ids():
+    """A subquery of the id of each analyst's latest label of each post (column ``id``):
+    what every view of "the labels now" starts from, since history is kept."""
+    return (select(func.max(Label.id).label("id"))
+            .group_by(Label.post_id, Label.analyst).subquery())
+
+
 def _latest(session) -> dict[int, dict[str, tuple[str, ...]]]:
     """Per post, each analyst's latest labels: ``{post_id: {analyst: labels}}``."""
-    newest = (
-        select(Label.post_id, Label.analyst, func.max(Label.id).label("id"))
-        .group_by(Label.post_id, Label.analyst).subquery()
-    )
+    newest = latest_label_ids()
     rows = session.execute(
         select(Label.post_id, Label.analyst, Label.labels).join(newest, newest.c.id == Label.id)
     ).all()

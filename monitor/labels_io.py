@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models import CATEGORIES
 from models.extract import mask_personal_data
@@ -29,6 +29,7 @@ from monitor.db import Database
 from monitor.db.schema import Label, Post
 from monitor.errors import UsageProblem
 from monitor.ingest import MAX_TEXT_CHARS, text_hash
+from monitor.labels import latest_label_ids
 
 FORMATS = ("jsonl", "csv", "doccano")
 CSV_COLUMNS = ("post_id", "analyst", "labels", "note", "created_at", "text")
@@ -57,8 +58,7 @@ class ImportReport:
 def exported_labels(db: Database) -> list[ExportedLabel]:
     """Each analyst's latest label of each post, by post then analyst."""
     with db.session() as session:
-        newest = (select(func.max(Label.id).label("id"))
-                  .group_by(Label.post_id, Label.analyst).subquery())
+        newest = latest_label_ids()
         rows = session.execute(
             select(Label, Post.text).join(newest, newest.c.id == Label.id)
             .join(Post, Post.id == Label.post_id).order_by(Label.post_id, Label.analyst)

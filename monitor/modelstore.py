@@ -22,6 +22,7 @@ from models.dataset import shipped_dataset_path
 from models.predict import Classifier
 from models.store import ModelFileError, load, save
 from models.train import model_version, train
+from monitor.config import Config
 from monitor.db import Database
 from monitor.db.schema import ModelRecord
 from monitor.errors import DoxwatchError, UsageProblem
@@ -51,9 +52,7 @@ def active_classifier(db: Database, threshold_offset: float = 0.0) -> Classifier
     ``threshold_offset`` (``[model] threshold_offset``) is added to every threshold.
     """
     with _lock:
-        with db.session() as session:
-            record = session.scalar(select(ModelRecord).where(ModelRecord.active.is_(True)))
-            active = (record.version, Path(record.path)) if record else None
+        active = _active_record(db)
         if active is None:
             classifier = _bootstrap(db)
         else:
@@ -81,11 +80,10 @@ def check_active_model(db: Database) -> tuple[str | None, str | None]:
     For ``doxwatch status``: it loads the file but changes nothing, recovery is left to
     the next command that classifies.
     """
-    with db.session() as session:
-        record = session.scalar(select(ModelRecord).where(ModelRecord.active.is_(True)))
-        if record is None:
-            return None, None
-        version, path = record.version, Path(record.path)
+    active = _active_record(db)
+    if active is None:
+        return None, None
+    version, path = active
     if str(path) in _cache:
         return version, None
     try:
@@ -93,6 +91,18 @@ def check_active_model(db: Database) -> tuple[str | None, str | None]:
     except ModelFileError as error:
         return version, _one_line(error)
     return version, None
+
+
+def configured_classifier(config: Config, db: Database) -> Classifier:
+    """The active classifier with the configuration's ``[model] threshold_offset``."""
+    return active_classifier(db, config.model.threshold_offset)
+
+
+def _active_record(db: Database) -> tuple[str, Path] | None:
+    """(version, file) of the model in force, None before the first use."""
+    with db.session() as session:
+        record = session.scalar(select(ModelRecord).where(ModelRecord.active.is_(True)))
+        return (record.version, Path(record.path)) if record else None
 
 
 def _bootstrap(db: Database) -> Classifier:

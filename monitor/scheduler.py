@@ -21,7 +21,7 @@ from monitor.config import Config
 from monitor.crawl import CrawlSummary, crawl, stop_children
 from monitor.db import Database
 from monitor.digest import DigestReport, run_digest
-from monitor.modelstore import active_classifier
+from monitor.modelstore import configured_classifier
 
 log = logging.getLogger("doxwatch.scheduler")
 MISFIRE_GRACE_SECONDS = 15 * 60
@@ -51,7 +51,7 @@ def run_once(config: Config, db: Database, *, debug: bool = False) -> OnceReport
 
 def classify(config: Config, db: Database) -> ClassifyReport:
     """Judge what the active model has not judged, with the configured threshold offset."""
-    return classify_pending(db, active_classifier(db, config.model.threshold_offset))
+    return classify_pending(db, configured_classifier(config, db))
 
 
 def build_scheduler(config: Config, db: Database, *, debug: bool = False) -> BlockingScheduler:

@@ -80,9 +80,9 @@ class State:
 
     def classifier(self) -> Classifier:
         """The active model with the configuration's threshold offset applied."""
-        from monitor.modelstore import active_classifier
+        from monitor.modelstore import configured_classifier
 
-        return active_classifier(self.database(), self.config().model.threshold_offset)
+        return configured_classifier(self.config(), self.database())
 
 
 @contextmanager
