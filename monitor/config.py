@@ -121,9 +121,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class LabelConfig:
-    """Who labels from this machine when `doxwatch label --analyst` is not given."""
+    """Who labels from this machine when `doxwatch label --analyst` is not given, and how
+    long an `--exclusive` session holds a post it is not working on."""
 
     analyst: str | None = None
+    lease_minutes: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -394,11 +396,12 @@ def _model(table: Table) -> ModelConfig:
 
 
 def _label(table: Table) -> LabelConfig:
-    table.check_keys(("analyst",))
+    table.check_keys(("analyst", "lease_minutes"))
     analyst = table.string("analyst", None)
     if analyst is not None and not 0 < len(analyst.strip()) <= MAX_NAME_LENGTH:
         raise table.error("analyst", f"must be 1 to {MAX_NAME_LENGTH} characters")
-    return LabelConfig(analyst=analyst)
+    return LabelConfig(analyst=analyst,
+                       lease_minutes=table.number("lease_minutes", 15.0, minimum=0, above=True))
 
 
 def _name(table: Table, seen: dict[str, str], what: str) -> str:
@@ -593,4 +596,5 @@ url = "http://127.0.0.1:9000/hook"
 
 # [label]
 # analyst = "alice"                  # `doxwatch label` without --analyst (else the login name)
+# lease_minutes = 15                 # --exclusive: an idle session gives its post back after this
 """

@@ -10,11 +10,13 @@ and nothing half-written.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from models import CATEGORIES
 from monitor.db import Database
+from monitor.label_leases import Leases
 from monitor.labels import QueueEntry, record_label, undo_label
 from monitor.posts import PostDetail, show_post
 
@@ -30,31 +32,46 @@ KEYS = {
 }
 
 GUIDELINE = """\
-Label what the post OFFERS to supply (sell, look up, deliver, rent access to, teach for
-money), not the words it uses (docs/labelling.md is the full guideline):
-  1 medical    another person's health data: records, insurance, check-ups, births
-  2 doxxing    who someone is, where they are, what they have: 户籍 定位 开房 流水 反查
-  3 biometric  face data; getting past face, liveness, fingerprint or voice checks
-  0 benign     news, warnings, victims, buyers, one's own records, laws, other goods
-An offer needs no price or handle ("我这边能弄，私我"); a report quoting a price is
-still a report."""
+Label what the post OFFERS to supply (sell, look up, deliver, rent access to,
+teach for money), not the words it uses. docs/labelling.md has it in full.
+  1 medical    another person's health data: records, insurance, check-ups
+  2 doxxing    who someone is, where, what they own: 户籍 定位 开房 流水 反查
+  3 biometric  face data; getting past face, liveness, fingerprint, voice
+  0 benign     news, warnings, victims, buyers, one's own records, laws
+An offer needs no price or handle ("我这边能弄，私我"); a report quoting a
+price is still a report."""
 
 
 @dataclass
 class LabelSession:
-    """Where an analyst is in the queue, and the labels this session saved (for undo)."""
+    """Where an analyst is in the queue, and the labels this session saved (for undo).
+
+    With ``leases`` (``--exclusive``) the session only ever shows a post it holds: posts
+    other sessions hold are passed over, and each post is given back once it is labelled
+    or skipped, and all of them on :meth:`close`.
+    """
 
     db: Database
     analyst: str
     queue: list[QueueEntry]
+    leases: Leases | None = None
     position: int = 0
     note: str | None = None
     saved: list[tuple[int, int]] = field(default_factory=list)  # (label id, queue position)
     skipped: int = 0
+    held_elsewhere: int = 0  # posts passed over because another session held them
+    _renewed: float = field(default=0.0, init=False, repr=False)  # time.monotonic()
+
+    def __post_init__(self) -> None:
+        self._settle()
 
     @property
     def done(self) -> bool:
         return self.position >= len(self.queue)
+
+    @property
+    def left(self) -> int:
+        return max(0, len(self.queue) - self.position)
 
     @property
     def current(self) -> QueueEntry:
@@ -71,6 +88,20 @@ class LabelSession:
         self.saved.append((label_id, self.position))
         self._advance()
 
+    def renew(self) -> None:
+        """Keep holding the post on screen (called at each key). The lease is pushed back
+        once a quarter of its time has gone, not at every key, so keys stay instant."""
+        if self.leases is None or self.done:
+            return
+        if time.monotonic() - self._renewed >= self.leases.ttl.total_seconds() / 4:
+            self.leases.renew(self.current.post_id)
+            self._renewed = time.monotonic()
+
+    def close(self) -> None:
+        """Give back whatever this session still holds."""
+        if self.leases is not None:
+            self.leases.release_all()
+
     def accept(self) -> None:
         self.save(self.current.suggestion)
 
@@ -86,11 +117,26 @@ class LabelSession:
         undo_label(self.db, label_id)
         self.position = position
         self.note = None
+        self._settle()
         return True
 
     def _advance(self) -> None:
+        if self.leases is not None:
+            self.leases.release(self.current.post_id)
         self.position += 1
         self.note = None
+        self._settle()
+
+    def _settle(self) -> None:
+        """With leases, move to the first post from here on that this session can hold."""
+        if self.leases is None or self.done:
+            return
+        rest = [entry.post_id for entry in self.queue[self.position:]]
+        held = self.leases.claim(rest)
+        self._renewed = time.monotonic()
+        found = len(rest) if held is None else rest.index(held)
+        self.held_elsewhere += found
+        self.position += found
 
 
 def run_line_mode(session: LabelSession, read: Callable[[], str | None],
@@ -104,14 +150,22 @@ def run_line_mode(session: LabelSession, read: Callable[[], str | None],
         command = read()
         if command is None or command.strip() == "q":
             break
+        session.renew()
         try:
             message = _apply(session, command.strip())
         except ValueError as error:
             message = str(error)
         if message:
             write(message)
-    write(f"saved {len(session.saved)} labels, skipped {session.skipped}, "
-          f"{max(0, len(session.queue) - session.position)} left in the queue")
+    write(summary(session))
+
+
+def summary(session: LabelSession) -> str:
+    """What the session did, shown when it ends."""
+    held = (f", {session.held_elsewhere} passed over (another session had them)"
+            if session.held_elsewhere else "")
+    return (f"saved {len(session.saved)} labels, skipped {session.skipped}{held}, "
+            f"{session.left} left in the queue")
 
 
 def _apply(session: LabelSession, command: str) -> str | None:
@@ -152,8 +206,14 @@ def describe(session: LabelSession) -> str:
         parts.append("terms: " + ", ".join(entry.terms[:6]))
     if post.url:
         parts.append(post.url)
-    return _CONTROL.sub("", " · ".join(parts))
+    return printable(" · ".join(parts))
 
 
-# Scraped text is hostile: ESC and other control characters must not reach the terminal.
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` without control characters: scraped text is hostile, and ESC or OSC bytes
+    must never reach the terminal."""
+    return (_CONTROL_BUT_NEWLINE if keep_newlines else _CONTROL).sub("", text)
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")

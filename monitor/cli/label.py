@@ -42,7 +42,8 @@ def register(app: typer.Typer, state: State) -> None:
     @labels_app.command("export")
     def labels_export(
         fmt: Annotated[str, typer.Option(
-            "--format", help="jsonl, csv or doccano (text classification JSON lines).")] = "jsonl",
+            "--format", help="jsonl, csv, doccano (text classification JSON lines) or "
+            "label-studio (Label Studio's JSON tasks, one per post).")] = "jsonl",
         out: Annotated[Path | None, typer.Option(
             "--out", help="Write to this file (default: standard output).", dir_okay=False)] = None,
     ) -> None:
@@ -61,11 +62,13 @@ def register(app: typer.Typer, state: State) -> None:
 
     @labels_app.command("import")
     def labels_import(
-        file: Annotated[Path, typer.Argument(help="A file exported by doxwatch or doccano.",
-                                             dir_okay=False)],
-        fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or doccano.")] = "jsonl",
+        file: Annotated[Path, typer.Argument(
+            help="A file exported by doxwatch, doccano or Label Studio (Export → JSON).",
+            dir_okay=False)],
+        fmt: Annotated[str, typer.Option(
+            "--format", help="jsonl, csv, doccano or label-studio.")] = "jsonl",
         analyst: Annotated[str | None, typer.Option(
-            "--analyst", help="For lines that name no analyst (else [label] analyst, else "
+            "--analyst", help="For records that name no analyst (else [label] analyst, else "
             "the login name).")] = None,
     ) -> None:
         """Store labels from a file; every line is checked first, and a file with a bad line
@@ -81,7 +84,7 @@ def register(app: typer.Typer, state: State) -> None:
         for error in report.errors:
             err_console().print(f"rejected {error}", markup=False)
         if report.errors:
-            err_console().print(f"nothing imported: {len(report.errors)} lines rejected",
+            err_console().print(f"nothing imported: {len(report.errors)} records rejected",
                                 markup=False)
             raise typer.Exit(1)
         out_console().print(f"{report.imported} labels imported, {report.unchanged} unchanged")
@@ -104,13 +107,20 @@ def register(app: typer.Typer, state: State) -> None:
             "--analyst", help="Who is labelling (else [label] analyst in the configuration, "
             "else the login name).")] = None,
         plain: Annotated[bool, typer.Option(
-            "--plain", help="One line per post, one command per line (the only mode for now; "
-            "for scripts and screen readers).")] = False,
+            "--plain", help="One line per post, one command per line, for scripts and "
+            "screen readers (also used when the terminal is not interactive).")] = False,
+        exclusive: Annotated[bool, typer.Option(
+            "--exclusive", help="Never show a post another --exclusive session is showing "
+            "(leases expire after [label] lease_minutes).")] = False,
     ) -> None:
-        """Label posts, most uncertain first: 1 2 3 for medical, doxxing, biometric (typed
-        together: 13), 0 benign, a accept the model, s skip, u undo, n NOTE, ? help, q quit.
+        """Label posts, most uncertain first: 1 2 3 toggle medical, doxxing, biometric and
+        Enter saves them, 0 benign, a accept the model, s skip, u undo, n note, ? help,
+        q quit. In --plain mode each line is one command (13 saves medical + biometric).
         What counts as an offer is in docs/labelling.md."""
+        from datetime import timedelta
+
         from monitor.classify import classify_pending
+        from monitor.label_leases import Leases
         from monitor.label_session import LabelSession, run_line_mode
         from monitor.labels import label_queue
 
@@ -120,11 +130,24 @@ def register(app: typer.Typer, state: State) -> None:
         classify_pending(db, classifier)
         queue = label_queue(db, classifier.version, classifier.thresholds, who, order=order,
                             source=source, since=_date(since), category=category, limit=limit)
-        err_console().print(f"{who}: {len(queue)} posts to label ({order}); ? for help",
-                            markup=False)
-        session = LabelSession(db, who, queue)
+        full_screen = not plain and sys.stdin.isatty() and sys.stdout.isatty()
+        err_console().print(f"{who}: {len(queue)} posts to label ({order})"
+                            + ("" if full_screen else "; ? for help"), markup=False)
+        leases = Leases(db, who, timedelta(minutes=config.label.lease_minutes)) \
+            if exclusive else None
+        session = LabelSession(db, who, queue, leases)
         console = out_console()
-        run_line_mode(session, _read_line, lambda line: console.print(line, markup=False))
+        try:
+            if full_screen:
+                from monitor.label_screen import LabelScreen
+                from monitor.label_session import summary
+
+                LabelScreen(session, f"{who} · {order}").run()
+                console.print(summary(session), markup=False)
+            else:
+                run_line_mode(session, _read_line, lambda line: console.print(line, markup=False))
+        finally:
+            session.close()
 
 
 def _read_line() -> str | None:

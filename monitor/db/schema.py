@@ -173,6 +173,24 @@ class Label(Base):
     post: Mapped[Post] = relationship(back_populates="labels")
 
 
+class LabelLease(Base):
+    """A post held by one `doxwatch label --exclusive` session until ``expires_at``.
+
+    A lease, not a lock held open: an analyst may read a post for minutes, and a
+    transaction kept open that long would pin a connection per analyst. A session that
+    is abandoned simply stops renewing, and its posts come back when the leases expire.
+    """
+
+    __tablename__ = "label_leases"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))  # the session's random id
+    analyst: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
 class ModelRecord(Base):
     """A trained model version; the file itself lives in the data directory."""
 

@@ -86,6 +86,21 @@ def test_the_analyst_comes_from_the_config_file_else_the_login(cli, tmp_path, mo
     assert {row[1] for row in _stored(cli.url)} == {"carol"}
 
 
+def test_exclusive_passes_over_a_post_another_session_holds(cli):
+    from monitor.label_leases import Leases
+
+    queue = _queue(cli.url, analyst="alice")
+    db = open_database(cli.url)
+    held = queue[0].post_id
+    assert Leases(db, "bob", timedelta(minutes=5)).claim([held]) == held
+    db.dispose()
+    result = cli("label", "--plain", "--exclusive", "--analyst", "alice", stdin="0\nq\n")
+    assert result.code == 0, result.err
+    assert held not in _shown(result.out) and _shown(result.out)[0] == queue[1].post_id
+    assert "saved 1 labels, skipped 0, 1 passed over (another session had them)" in result.out
+    assert [row[:3] for row in _stored(cli.url)] == [(queue[1].post_id, "alice", [])]
+
+
 def test_bad_options_are_usage_errors(cli):
     assert cli("label", "--order", "loudest", stdin="q\n").code == 2
     assert cli("label", "--category", "gambling", stdin="q\n").code == 2
