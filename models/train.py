@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold
 
 from models import CATEGORIES
 from models.classifier import MODEL_FORMAT, build_pipeline, factored_scores, training_targets
@@ -23,26 +24,48 @@ from models.predict import Classifier
 FOLDS = 5
 
 
-def train(dataset: Path | None = None, *, seed: int = 0) -> Classifier:
+# Called after each fit with (fits done, fits in all): one per fold, then the final fit.
+Progress = Callable[[int, int], None]
+
+
+def train(dataset: Path | None = None, *, seed: int = 0,
+          progress: Progress | None = None) -> Classifier:
     """Train a classifier on *dataset* (JSON lines; default: the shipped dataset)."""
     path = dataset or shipped_dataset_path()
     examples = load_dataset(path)
     if len(examples) < 2 * FOLDS:
         raise ValueError(f"{path}: need at least {2 * FOLDS} examples, got {len(examples)}")
-    data_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return train_examples(examples, hashlib.sha256(path.read_bytes()).hexdigest(), seed=seed,
+                          progress=progress)
+
+
+def train_examples(examples: Sequence[Example], data_sha256: str, *, seed: int = 0,
+                   progress: Progress | None = None, summary: dict | None = None) -> Classifier:
+    """Train on *examples*, whose content hashes to *data_sha256* (the version names it).
+
+    ``summary`` adds to the training summary the model keeps (what the data was made of).
+    The folds are fitted one by one rather than by ``cross_val_predict`` so that a
+    progress bar can follow them; the scores are the same.
+    """
     texts = [example.text for example in examples]
     truth = indicator_matrix(examples)
-
-    folds = KFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     targets = training_targets(truth)
-    held_out = factored_scores(cross_val_predict(
-        build_pipeline(seed), texts, targets, cv=folds, method="predict_proba"
-    ))
+    fits = FOLDS + 1
+    out_of_fold = np.zeros(targets.shape)
+    for done, (fit_rows, score_rows) in enumerate(
+            KFold(n_splits=FOLDS, shuffle=True, random_state=seed).split(texts), start=1):
+        fold = build_pipeline(seed).fit([texts[i] for i in fit_rows], targets[fit_rows])
+        out_of_fold[score_rows] = fold.predict_proba([texts[i] for i in score_rows])
+        if progress:
+            progress(done, fits)
+    held_out = factored_scores(out_of_fold)
     thresholds = {
         category: choose_threshold(held_out[:, column], truth[:, column].astype(bool))
         for column, category in enumerate(CATEGORIES)
     }
     pipeline = build_pipeline(seed).fit(texts, targets)
+    if progress:
+        progress(fits, fits)
 
     metadata = {
         "format": MODEL_FORMAT,
@@ -53,7 +76,7 @@ def train(dataset: Path | None = None, *, seed: int = 0) -> Classifier:
             "target_precision": TARGET_PRECISION,
             **metrics(held_out >= _limits(thresholds), truth),
         },
-        "training": summarize(examples, data_sha256),
+        "training": {**summarize(examples, data_sha256), **(summary or {})},
     }
     return Classifier(pipeline, thresholds, model_version(data_sha256, seed), metadata)
 
@@ -62,7 +85,7 @@ def _limits(thresholds: dict[str, float]) -> np.ndarray:
     return np.array([thresholds[category] for category in CATEGORIES])
 
 
-def summarize(examples: list[Example], data_sha256: str) -> dict:
+def summarize(examples: Sequence[Example], data_sha256: str) -> dict:
     """What the model was trained on: sizes per label and genre, and the data's hash."""
     labels = Counter(label for example in examples for label in example.labels)
     return {

@@ -112,7 +112,7 @@ def _bootstrap(db: Database) -> Classifier:
     expected version is the model training would produce; loading it saves seconds on
     every fresh database (the demo, tests). A file there that does not load is replaced.
     """
-    path = _model_path(_shipped_version())
+    path = model_path(_shipped_version())
     try:
         classifier = load(path)
     except ModelFileError:
@@ -132,7 +132,7 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def _model_path(version: str) -> Path:
+def model_path(version: str) -> Path:
     return models_dir() / f"{version}.skops"
 
 

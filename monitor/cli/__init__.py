@@ -20,6 +20,7 @@ from monitor.cli import evaluate as _evaluate
 from monitor.cli import label as _label
 from monitor.cli import posts as _posts
 from monitor.cli import setup as _setup
+from monitor.cli import train as _train
 from monitor.cli.state import State, stderr_log
 from monitor.errors import DoxwatchError, UsageProblem
 
@@ -49,7 +50,7 @@ def _global(
     _state.reset(config_path=config, db_url=db, debug=debug)
 
 
-for module in (_setup, _crawl, _classify, _evaluate, _digest, _posts, _label):
+for module in (_setup, _crawl, _classify, _evaluate, _train, _digest, _posts, _label):
     module.register(app, _state)
 
 

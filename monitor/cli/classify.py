@@ -49,14 +49,15 @@ def register(app: typer.Typer, state: State) -> None:
         from models import CATEGORIES
         from monitor.modelstore import list_models
 
-        table = Table("active", "version", "created", "texts", "macro F1")
+        table = Table("active", "version", "created", "macro F1")
+        table.add_column("training texts", no_wrap=True)
         for m in list_models(state.database()):
             f1s = [m.metrics.get(c, {}).get("f1") for c in CATEGORIES]
             macro = sum(f1s) / len(f1s) if all(isinstance(f, float) for f in f1s) else None
             table.add_row("*" if m.active else "", m.version,
                           m.created_at.isoformat(timespec="seconds"),
-                          str(m.training_summary.get("examples", "")),
-                          f"{macro:.3f}" if macro is not None else "")
+                          f"{macro:.3f}" if macro is not None else "",
+                          _texts(m.training_summary))
         out_console().print(table)
 
     @models_app.command("activate")
@@ -66,6 +67,14 @@ def register(app: typer.Typer, state: State) -> None:
 
         info = activate(state.database(), version)
         out_console().print(f"model {info.version} is active")
+
+
+def _texts(summary: dict) -> str:
+    """The training texts, and how many analysts' labels were among them."""
+    labels = summary.get("analyst_labels")
+    if not labels:
+        return str(summary.get("examples", ""))
+    return f"{summary['examples'] - summary.get('analyst_posts', 0)} +{labels} analyst labels"
 
 
 def _classify_stream(classifier, source: str, explain: bool) -> bool:
