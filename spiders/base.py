@@ -1,7 +1,8 @@
 """What every doxwatch spider shares: its constructor arguments and its list of failures.
 
-Each spider is built with ``source_name``, ``urls``, ``options`` and ``max_pages`` and
-keeps ``failures``: one line per URL that failed or gave garbage. Every request it makes
+Each spider is built with ``source_name``, ``urls``, ``options`` and ``max_pages``, and
+optionally the ``memory`` of earlier crawls and ``refetch_after`` (see ``spiders.memory``);
+it keeps ``failures``: one line per URL that failed or gave garbage. Every request it makes
 carries an errback, so nothing fails silently — not a refused connection, not a 404
 (``HttpError``), not a page Scrapy dropped for being larger than ``DOWNLOAD_MAXSIZE``, not
 an exception raised while parsing.
@@ -10,6 +11,7 @@ an exception raised while parsing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
@@ -20,6 +22,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from spiders.failures import describe, failure_line
+from spiders.memory import CrawlMemory, DictMemory
 from spiders.options import check_known_keys
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -31,13 +34,16 @@ class SourceSpider(scrapy.Spider):
     option_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, source_name: str, urls: list[str], options: Mapping[str, Any],
-                 max_pages: int, **kwargs: Any) -> None:
+                 max_pages: int, memory: CrawlMemory | None = None,
+                 refetch_after: timedelta | None = None, **kwargs: Any) -> None:
         self.check_options(options)
         super().__init__(**kwargs)
         self.source_name = source_name
         self.start_urls = list(urls)
         self.options: dict[str, Any] = dict(options)
         self.max_pages = max_pages
+        self.memory: CrawlMemory = memory or DictMemory()
+        self.refetch_after = refetch_after
         self.failures: list[str] = []
 
     @classmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 def _now() -> str:
@@ -26,3 +27,6 @@ class PostItem:
     author: str | None = None
     posted_at: str | None = None
     fetched_at: str = field(default_factory=_now)
+    # What a kind of source knows beyond the common fields, as plain JSON values: a
+    # Telegram message's views and where it was forwarded from, a thread's reply count.
+    meta: dict[str, Any] = field(default_factory=dict)

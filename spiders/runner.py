@@ -8,7 +8,9 @@ bad options, an exception in its constructor — gets an ``error`` and the other
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from scrapy import Spider, signals
@@ -16,6 +18,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.utils.reactor import install_reactor
 from twisted.python.failure import Failure
 
+from spiders.memory import CrawlMemory
 from spiders.registry import SPIDERS
 
 
@@ -28,6 +31,7 @@ class CrawlSpec:
     urls: list[str]
     options: dict[str, Any]
     max_pages: int = 50
+    refetch_after_seconds: float | None = None  # see spiders.memory.needs_fetch
 
 
 @dataclass
@@ -61,19 +65,20 @@ class _Run:
                             failures=self.failures, error=self.error)
 
 
-def run_crawls(specs: list[CrawlSpec], settings: dict[str, Any]) -> list[CrawlOutcome]:
+def run_crawls(specs: list[CrawlSpec], settings: dict[str, Any],
+               memories: Mapping[str, CrawlMemory] | None = None) -> list[CrawlOutcome]:
     """Crawl every spec concurrently and block until all are done; one outcome per spec,
-    in the order given."""
+    in the order given. ``memories``: each source's earlier crawls, by source name."""
     process = CrawlerProcess(settings)
     # Install the reactor up front: Scrapy installs it when the first crawler starts, and
     # if that crawler's spider fails to construct, the next ones would find no reactor.
     install_reactor(process.settings["TWISTED_REACTOR"], process.settings["ASYNCIO_EVENT_LOOP"])
-    runs = [_start(process, spec) for spec in specs]
+    runs = [_start(process, spec, (memories or {}).get(spec.source)) for spec in specs]
     process.start()
     return [run.outcome() for run in runs]
 
 
-def _start(process: CrawlerProcess, spec: CrawlSpec) -> _Run:
+def _start(process: CrawlerProcess, spec: CrawlSpec, memory: CrawlMemory | None) -> _Run:
     run = _Run(spec)
     spider_class = SPIDERS.get(spec.kind)
     if spider_class is None:
@@ -81,6 +86,9 @@ def _start(process: CrawlerProcess, spec: CrawlSpec) -> _Run:
         return run
     crawler = process.create_crawler(spider_class)
     crawler.signals.connect(run.spider_closed, signal=signals.spider_closed)
-    process.crawl(crawler, source_name=spec.source, urls=spec.urls,
-                  options=spec.options, max_pages=spec.max_pages).addErrback(run.crawl_failed)
+    refetch_after = (None if spec.refetch_after_seconds is None
+                     else timedelta(seconds=spec.refetch_after_seconds))
+    process.crawl(crawler, source_name=spec.source, urls=spec.urls, options=spec.options,
+                  max_pages=spec.max_pages, memory=memory,
+                  refetch_after=refetch_after).addErrback(run.crawl_failed)
     return run
