@@ -79,6 +79,8 @@ class Digest:
     created_at: datetime
     entries: tuple[DigestEntry, ...]
     since: datetime | None = None
+    # (source, why it looks broken): a quiet digest must not hide a crawl that stopped working
+    broken_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def count(self) -> int:
@@ -114,6 +116,8 @@ class Digest:
             "count": self.count,
             "counts": {category: len(entries) for category, entries in self.by_category().items()},
             "entries": [entry.to_dict() for entry in self.entries],
+            "broken_sources": [{"source": source, "reason": reason}
+                               for source, reason in self.broken_sources],
         }
 
     @classmethod
@@ -136,8 +140,10 @@ class Digest:
                 entries.append(DigestEntry.from_dict(entry))
             except ValueError as error:
                 raise ValueError(f"digest entry {index}: {error}") from None
+        broken = tuple((_field(b, "source", str), _field(b, "reason", str))
+                       for b in data.get("broken_sources") or ())  # absent in older digests
         return cls(id=_field(data, "id", int, optional=True), created_at=created_at,
-                   entries=tuple(entries), since=_moment(data, "since"))
+                   entries=tuple(entries), since=_moment(data, "since"), broken_sources=broken)
 
 
 def _iso(moment: datetime | None) -> str | None:

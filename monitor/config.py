@@ -56,6 +56,20 @@ class ConfigError(UsageProblem):
 
 
 @dataclass(frozen=True)
+class RequestConfig:
+    """How a source's requests go out: through a proxy (HTTP, or SOCKS5 such as a local Tor
+    client), with extra headers and cookies. Values that are secrets stay in the
+    environment: the ``*_env`` fields name variables, read when a crawl starts."""
+
+    proxy: str | None = None
+    proxy_env: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    headers_env: Mapping[str, str] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    cookies_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """A place to watch: ``kind`` picks the spider, ``options`` are that spider's settings."""
 
@@ -66,6 +80,9 @@ class SourceConfig:
     schedule: str = "0 * * * *"
     enabled: bool = True
     max_pages: int = 20
+    refetch_after: float | None = None  # seconds; None: only when the listing changed
+    obey_robots: bool | None = None  # None: as [crawl] obey_robots says
+    request: RequestConfig = field(default_factory=RequestConfig)
 
 
 EXTERNAL_KIND = "external"
@@ -110,6 +127,10 @@ class CrawlConfig:
     max_page_bytes: int = 5_000_000
     user_agent: str = DEFAULT_USER_AGENT
     obey_robots: bool = True
+    per_domain: int = 1  # requests at a time to one site
+    broken_after: int = 3  # crawls in a row with no posts before a source is "broken"
+    backend: str = "local"  # or "redis": one crawl shared by `doxwatch worker` processes
+    redis_url: str | None = None  # with backend = "redis" (or redis_url_env)
 
 
 @dataclass(frozen=True)
@@ -319,7 +340,7 @@ class Table:
 def _build(top: Table, path: Path, env: Mapping[str, str]) -> Config:
     top.check_keys(("database", "sources", "channels", "digest", "crawl", "model", "label"))
     database_url = _database_url(top.table("database"), path.parent, env)
-    crawl = _crawl(top.table("crawl"))
+    crawl = _crawl(top.table("crawl"), env)
     model = _model(top.table("model"))
     channels = _channels(top.tables("channels"))
     digest = _digest(top.table("digest"), channels)
@@ -372,8 +393,9 @@ def _absolute_sqlite(value: str, url: URL, base: Path) -> str:
     return url.set(database=str(base / path)).render_as_string(hide_password=False)
 
 
-def _crawl(table: Table) -> CrawlConfig:
-    table.check_keys(("delay", "timeout", "max_page_bytes", "user_agent", "obey_robots"))
+def _crawl(table: Table, env: Mapping[str, str]) -> CrawlConfig:
+    table.check_keys(("delay", "timeout", "max_page_bytes", "user_agent", "obey_robots",
+                      "per_domain", "broken_after", "backend", "redis_url", "redis_url_env"))
     defaults = CrawlConfig()
     user_agent = table.string("user_agent", defaults.user_agent)
     if not user_agent.strip():
@@ -384,7 +406,36 @@ def _crawl(table: Table) -> CrawlConfig:
         max_page_bytes=table.integer("max_page_bytes", defaults.max_page_bytes),
         user_agent=user_agent,
         obey_robots=table.boolean("obey_robots", defaults.obey_robots),
+        per_domain=table.integer("per_domain", defaults.per_domain),
+        broken_after=table.integer("broken_after", defaults.broken_after),
+        **_backend(table, env),
     )
+
+
+BACKENDS = ("local", "redis")
+
+
+def _backend(table: Table, env: Mapping[str, str]) -> dict[str, Any]:
+    """``backend`` and, for Redis, its URL (from the file, or from ``redis_url_env``)."""
+    backend = table.string("backend", "local")
+    if backend not in BACKENDS:
+        raise table.error("backend", f"expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    if "redis_url" in table.data and "redis_url_env" in table.data:
+        raise table.error("redis_url", "give redis_url or redis_url_env, not both")
+    url = table.get("redis_url", str, None)
+    if url is not None and urlsplit(url).password:
+        raise table.error("redis_url", "contains a password; put the URL in an environment "
+                                       "variable named by redis_url_env")
+    if "redis_url_env" in table.data:
+        variable = table.string("redis_url_env")
+        if variable not in env:
+            raise table.error("redis_url_env", f"environment variable {variable} is not set")
+        url = env[variable]
+    if backend == "redis" and not url:
+        raise table.error("redis_url", 'required with backend = "redis"')
+    if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise table.error("redis_url", "not a redis:// URL")
+    return {"backend": backend, "redis_url": url}
 
 
 def _model(table: Table) -> ModelConfig:
@@ -497,7 +548,8 @@ def _sources(tables: list[Table], timezone: ZoneInfo) -> tuple[SourceConfig, ...
     seen: dict[str, str] = {}
     sources = []
     for table in tables:
-        table.check_keys(("name", "kind", "urls", "options", "schedule", "enabled", "max_pages"))
+        table.check_keys(("name", "kind", "urls", "options", "schedule", "enabled", "max_pages",
+                          "refetch_after", "obey_robots", *REQUEST_KEYS))
         name = _name(table, seen, "source")
         kind = _kind(table, tuple(spiders.SPIDERS))
         options = dict(table.table("options").data)
@@ -514,8 +566,61 @@ def _sources(tables: list[Table], timezone: ZoneInfo) -> tuple[SourceConfig, ...
             schedule=_cron(table, "schedule", defaults.schedule, timezone),
             enabled=table.boolean("enabled", defaults.enabled),
             max_pages=table.integer("max_pages", defaults.max_pages),
+            refetch_after=_duration(table, "refetch_after"),
+            obey_robots=table.get("obey_robots", bool, None),
+            request=_request(table),
         ))
     return tuple(sources)
+
+
+REQUEST_KEYS = ("proxy", "proxy_env", "headers", "headers_env", "cookies", "cookies_env")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(table: Table, key: str) -> float | None:
+    """``"7d"``, ``"12h"``, ``"30m"``, ``"90s"``, ``"2w"``, or a number of seconds."""
+    value = table.get(key, (str, int, float), None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise table.error(key, f"not a duration like \"7d\", \"12h\" or \"30m\": {value!r}")
+        value = float(match[1]) * _SECONDS[match[2]]
+    if value <= 0:
+        raise table.error(key, "must be more than 0")
+    return float(value)
+
+
+def _request(table: Table) -> RequestConfig:
+    if "proxy" in table.data and "proxy_env" in table.data:
+        raise table.error("proxy", "give proxy or proxy_env, not both")
+    proxy = table.get("proxy", str, None)
+    if proxy is not None:
+        check_proxy(proxy, lambda message: table.error("proxy", message))
+    return RequestConfig(
+        proxy=proxy,
+        proxy_env=table.get("proxy_env", str, None),
+        **{key: _string_table(table, key) for key in REQUEST_KEYS if key.startswith(("h", "c"))},
+    )
+
+
+def check_proxy(url: str, error: Any) -> None:
+    """Raise ``error(message)`` unless ``url`` is a proxy URL doxwatch can use."""
+    parts = urlsplit(url)
+    if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+        raise error(f"not a proxy URL ({', '.join(PROXY_SCHEMES)}://host:port): {url!r}")
+
+
+def _string_table(table: Table, key: str) -> dict[str, str]:
+    """A table of strings (header or cookie names to values, or to variable names)."""
+    values = table.table(key).data
+    for name, value in values.items():
+        if not isinstance(value, str):
+            raise table.error(f"{key}.{name}", f"expected a string, got {_TYPE_NAMES[type(value)]}")
+    return dict(values)
 
 
 def _urls(table: Table) -> tuple[str, ...]:
@@ -590,6 +695,10 @@ url = "http://127.0.0.1:9000/hook"
 # timeout = 20.0                     # seconds per request
 # max_page_bytes = 5000000           # larger pages are dropped
 # obey_robots = true
+# per_domain = 1                     # requests at a time to one site
+# broken_after = 3                   # crawls in a row with no posts: the source shows as broken
+# backend = "redis"                  # share crawls with `doxwatch worker` processes
+# redis_url_env = "DOXWATCH_REDIS_URL"
 
 # [model]
 # threshold_offset = 0.0             # added to every threshold: 0.1 = fewer, surer alerts

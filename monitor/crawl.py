@@ -16,18 +16,22 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.config import Config, SourceConfig
+from monitor.config import Config, ConfigError, SourceConfig, check_proxy
 from monitor.crawl_child import OUTCOME_MARKER
 from monitor.db import Database, get_or_create_source
 from monitor.db.schema import CrawlRun, Post
-from monitor.errors import UsageProblem
+from monitor.errors import DoxwatchError, UsageProblem
 
 #: How long the parent waits for a child before it kills it; a single crawl is also
 #: capped inside the child by Scrapy's CLOSESPIDER_TIMEOUT.
 CHILD_TIMEOUT_SECONDS = 2 * 3600
+#: With the Redis backend, how long `doxwatch crawl` keeps working once its queues are
+#: empty, in case a worker is about to add requests (scrapy checks every 5 seconds).
+SEED_IDLE_EXIT = 5.0
 MAX_ERROR_LINES = 10
 
 _children: set[subprocess.Popen] = set()
@@ -57,22 +61,88 @@ def crawl(config: Config, db: Database, names: Sequence[str] = (), *,
     sources = select_sources(config, names)
     if not sources:
         raise UsageProblem("no sources to crawl: add [[sources]] to the configuration")
+    plan = _plan(config, db, sources, debug)
     run_ids = _open_runs(db, sources)
-    plan = {
-        "database_url": db.url,
-        "debug": debug,
-        "crawl": asdict(config.crawl),
-        "sources": [
-            {"name": s.name, "kind": s.kind, "urls": list(s.urls),
-             "options": dict(s.options), "max_pages": s.max_pages}
-            for s in sources
-        ],
-    }
+    if config.crawl.backend == "redis":
+        from spiders.distributed import start_fresh
+
+        start_fresh(config.crawl.redis_url, [source.name for source in sources])
+        plan["shared"] = {"redis_url": config.crawl.redis_url, "seed": True,
+                          "idle_exit": SEED_IDLE_EXIT}
     outcomes, child_error = _run_child(plan, debug=debug)
     return [
         _close_run(db, run_ids[source.name], outcomes.get(source.name), child_error)
         for source in sources
     ]
+
+
+def work(config: Config, db: Database, *, idle_exit: float | None,
+         debug: bool = False) -> dict[str, dict]:
+    """Work on the shared crawl queues of every enabled source (`doxwatch worker`) until
+    they have been empty for ``idle_exit`` seconds (None: until stopped); the outcome of
+    each source's share. No crawl run is recorded: the `doxwatch crawl` that seeded the
+    queue records the crawl, and a worker that found nothing to do is not a broken source."""
+    if config.crawl.backend != "redis":
+        raise UsageProblem('doxwatch worker shares crawls through Redis: set [crawl] '
+                           'backend = "redis" and redis_url')
+    sources = select_sources(config)
+    if not sources:
+        raise UsageProblem("no sources to work on: add [[sources]] to the configuration")
+    plan = _plan(config, db, sources, debug)
+    with db.session() as session:
+        for source in sources:
+            get_or_create_source(session, source)
+    plan["shared"] = {"redis_url": config.crawl.redis_url, "seed": False,
+                      "idle_exit": float("inf") if idle_exit is None else idle_exit}
+    outcomes, child_error = _run_child(plan, debug=debug, timeout=None)
+    if child_error:
+        raise DoxwatchError(child_error)
+    return outcomes
+
+
+def _plan(config: Config, db: Database, sources: Sequence[SourceConfig], debug: bool) -> dict:
+    """What the crawl child is told: where to store, how to crawl, each source."""
+    requests = {source.name: request_options(config, source) for source in sources}
+    return {
+        "database_url": db.url,
+        "debug": debug,
+        "crawl": asdict(config.crawl),
+        "sources": [
+            {"name": s.name, "kind": s.kind, "urls": list(s.urls),
+             "options": dict(s.options), "max_pages": s.max_pages,
+             "refetch_after": s.refetch_after, "request": requests[s.name]}
+            for s in sources
+        ],
+    }
+
+
+def request_options(config: Config, source: SourceConfig) -> dict[str, Any]:
+    """How the source's requests go out, with the secrets read from the environment now:
+    a variable that is not set stops the crawl with the field to fix, before any request."""
+    request = source.request
+    where = f"sources[{config.sources.index(source)}]" if source in config.sources \
+        else f"source {source.name}"
+    file = str(config.path or "<defaults>")
+
+    def variable(field: str, name: str) -> str:
+        value = os.environ.get(name)
+        if value is None:
+            raise ConfigError(file, f"{where}.{field}", f"environment variable {name} is not set")
+        return value
+
+    proxy = request.proxy
+    if request.proxy_env:
+        proxy = variable("proxy_env", request.proxy_env)
+        check_proxy(proxy, lambda message: ConfigError(file, f"{where}.proxy_env", message))
+    return {
+        "proxy": proxy,
+        "headers": {**request.headers, **{header: variable(f"headers_env.{header}", name)
+                                          for header, name in request.headers_env.items()}},
+        "cookies": {**request.cookies, **{cookie: variable(f"cookies_env.{cookie}", name)
+                                          for cookie, name in request.cookies_env.items()}},
+        "obey_robots": config.crawl.obey_robots if source.obey_robots is None
+        else source.obey_robots,
+    }
 
 
 def _open_runs(db: Database, sources: Sequence[SourceConfig]) -> dict[str, int]:
@@ -87,7 +157,8 @@ def _open_runs(db: Database, sources: Sequence[SourceConfig]) -> dict[str, int]:
         return runs
 
 
-def _run_child(plan: dict, *, debug: bool) -> tuple[dict[str, dict], str | None]:
+def _run_child(plan: dict, *, debug: bool, timeout: float | None = CHILD_TIMEOUT_SECONDS,
+               ) -> tuple[dict[str, dict], str | None]:
     """Run the child; return outcomes by source and, if it failed as a whole, why."""
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor.crawl_child"],
@@ -101,7 +172,7 @@ def _run_child(plan: dict, *, debug: bool) -> tuple[dict[str, dict], str | None]
     with _children_lock:
         _children.add(process)
     try:
-        stdout, stderr = process.communicate(json.dumps(plan), timeout=CHILD_TIMEOUT_SECONDS)
+        stdout, stderr = process.communicate(json.dumps(plan), timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
@@ -150,9 +221,12 @@ def _close_run(db: Database, run_id: int, outcome: dict | None,
         ) or 0
         if outcome is None:
             run.status = "failed"
+            run.errors = 1
             run.error = child_error or "the crawler gave no outcome for this source"
         else:
             run.items = outcome["items"]
+            run.pages = outcome.get("pages", 0)
+            run.errors = len(outcome.get("failures") or []) + bool(outcome.get("error"))
             run.status, run.error = _judge(outcome)
         source_name = run.source.name
         return CrawlSummary(source_name, run.id, run.status, run.items, run.new_posts, run.error)

@@ -2,7 +2,7 @@
 
 Why a child: Twisted's reactor starts once per process and cannot be restarted, so a
 long-lived scheduler that crawls every half hour must crawl elsewhere. The child
-stores posts as they arrive (``monitor.ingest.StorePipeline`` commits each item), so a
+stores posts as they arrive (``monitor.crawl_store.StorePipeline`` commits each item), so a
 crash in the middle of a crawl loses only the page being parsed. It prints the
 outcomes as one JSON line on stdout; everything else (Scrapy's log) goes to stderr.
 """
@@ -13,7 +13,9 @@ import dataclasses
 import json
 import sys
 
-from spiders.runner import CrawlSpec, run_crawls
+from monitor.crawl_store import DatabaseMemory, source_id
+from monitor.db import open_database
+from spiders.runner import CrawlSpec, SharedCrawl, run_crawls
 from spiders.settings import crawl_settings
 
 OUTCOME_MARKER = "DOXWATCH-OUTCOMES "
@@ -29,7 +31,7 @@ def settings_for(plan: dict) -> dict:
         user_agent=crawl["user_agent"],
         obey_robots=crawl["obey_robots"],
     )
-    settings["ITEM_PIPELINES"] = {"monitor.ingest.StorePipeline": 300}
+    settings["ITEM_PIPELINES"] = {"monitor.crawl_store.StorePipeline": 300}
     settings["DOXWATCH_DATABASE_URL"] = plan["database_url"]
     settings["CLOSESPIDER_TIMEOUT"] = crawl.get("max_seconds", 3600)
     if plan.get("debug"):
@@ -46,10 +48,18 @@ def main() -> int:
             urls=list(s["urls"]),
             options=dict(s["options"]),
             max_pages=s["max_pages"],
+            refetch_after_seconds=s["refetch_after"],
+            request=s["request"],
         )
         for s in plan["sources"]
     ]
-    outcomes = run_crawls(specs, settings_for(plan))
+    db = open_database(plan["database_url"], upgrade=False)
+    try:
+        memories = {spec.source: DatabaseMemory(db, source_id(db, spec.source)) for spec in specs}
+        shared = SharedCrawl(**plan["shared"]) if plan.get("shared") else None
+        outcomes = run_crawls(specs, settings_for(plan), memories, shared)
+    finally:
+        db.dispose()
     payload = [dataclasses.asdict(outcome) for outcome in outcomes]
     sys.stdout.write(OUTCOME_MARKER + json.dumps(payload, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -41,6 +41,7 @@ from monitor.db.schema import (
     Prediction,
     Source,
 )
+from monitor.health import source_health
 
 EXCERPT_CHARS = 300
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -93,8 +94,16 @@ def preview_digest(config: Config, db: Database, classifier: Classifier,
                 entries.append(_entry(session, post, judgement.labels, judgement.scores,
                                       [t for t, _ in judgement.terms]))
         digest = Digest(id=None, created_at=now or _now(), entries=tuple(entries),
-                        since=_last_digest_time(session))
+                        since=_last_digest_time(session),
+                        broken_sources=broken_sources(session, config))
         return in_timezone(digest, config.digest.timezone)
+
+
+def broken_sources(session: Session, config: Config) -> tuple[tuple[str, str], ...]:
+    """(source, why) for each configured source that looks broken (``monitor.health``)."""
+    found = (source_health(session, source.name, config.crawl.broken_after)
+             for source in config.sources)
+    return tuple((health.name, health.broken) for health in found if health.broken)
 
 
 def _store_new_digest(db: Database, config: Config, version: str,
@@ -111,7 +120,7 @@ def _store_new_digest(db: Database, config: Config, version: str,
         session.add(record)
         session.flush()
         digest = Digest(id=record.id, created_at=created, entries=tuple(entries),
-                        since=record.since)
+                        since=record.since, broken_sources=broken_sources(session, config))
         record.text = render_text(in_timezone(digest, config.digest.timezone))
         record.payload = digest.to_dict()
         for entry in entries:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from models.extract import mask_personal_data
 from models.normalize import normalize
-from monitor.db import Database, get_or_create_source, open_database
+from monitor.db import Database, get_or_create_source
 from monitor.db.schema import Entity, Post, Prediction, Source
 from monitor.db.types import as_utc, utcnow
-from monitor.errors import DoxwatchError
 
 if TYPE_CHECKING:
     from monitor.config import SourceConfig
@@ -34,6 +33,8 @@ MAX_TITLE_CHARS = 1_000
 MAX_AUTHOR_CHARS = 256
 MAX_URL_CHARS = 4_096
 MAX_EXTERNAL_ID_CHARS = 512
+MAX_META_KEYS = 20
+MAX_META_CHARS = 512
 
 
 def text_hash(text: str) -> str:
@@ -85,7 +86,22 @@ def _content(item: Mapping[str, Any]) -> dict[str, Any]:
         "text": text,
         "posted_at": parse_timestamp(item.get("posted_at")),
         "text_hash": text_hash(text),
+        "meta": _meta(item.get("meta")),
     }
+
+
+def _meta(value: Any) -> dict[str, Any]:
+    """A source's extra fields, kept only as small flat JSON: scraped data is hostile, so
+    at most :data:`MAX_META_KEYS` keys, scalar values, strings masked and capped."""
+    if not isinstance(value, Mapping):
+        return {}
+    kept: dict[str, Any] = {}
+    for key, item in list(value.items())[:MAX_META_KEYS]:
+        if isinstance(item, str):
+            kept[str(key)[:64]] = mask_personal_data(item)[:MAX_META_CHARS]
+        elif item is None or isinstance(item, bool | int | float):
+            kept[str(key)[:64]] = item
+    return kept
 
 
 def _find(session: Session, source: Source, external_id: str) -> Post | None:
@@ -103,7 +119,7 @@ def _update(session: Session, post: Post, content: dict[str, Any], fetched_at: d
     changed = {
         key: value
         for key, value in content.items()
-        if value not in (None, "") and getattr(post, key) != value
+        if value not in (None, "", {}) and getattr(post, key) != value
     }
     if not changed:
         return
@@ -211,55 +227,3 @@ def ingest_lines(db: Database, source_config: SourceConfig, lines: Iterable[str]
             else:
                 report.updated += 1
     return report
-
-
-# --- the Scrapy item pipeline -----------------------------------------------------------
-
-
-class StorePipeline:
-    """The item pipeline the crawl child installs: every item is stored as it arrives.
-
-    A plain class, so that nothing in ``monitor`` imports Scrapy except the crawl child.
-    Each item is committed on its own: if the process dies mid-crawl, what was fetched
-    so far is kept. Settings: ``DOXWATCH_DATABASE_URL``; the spider's ``source_name``
-    names the source row, which the parent process created before the crawl. The
-    ``spider`` arguments are optional: Scrapy 2.13+ no longer passes them, older Scrapy does.
-    """
-
-    def __init__(self, database_url: str, crawler: Any) -> None:
-        self.database_url = database_url
-        self.crawler = crawler
-        self.db: Database | None = None
-        self.source_id: int | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> StorePipeline:
-        url = crawler.settings.get("DOXWATCH_DATABASE_URL")
-        if not url:
-            raise DoxwatchError("the crawl has no DOXWATCH_DATABASE_URL setting: nowhere to store")
-        return cls(url, crawler)
-
-    def open_spider(self, spider: Any = None) -> None:
-        spider = spider or self.crawler.spider
-        db = open_database(self.database_url, upgrade=False)
-        with db.session() as session:
-            query = select(Source.id).where(Source.name == spider.source_name)
-            source_id = session.scalars(query).first()
-        if source_id is None:
-            db.dispose()
-            raise DoxwatchError(f"source {spider.source_name} is not in the database")
-        self.db, self.source_id = db, source_id
-
-    def process_item(self, item: Any, spider: Any = None) -> Any:
-        record = asdict(item) if is_dataclass(item) else dict(item)
-        with self.db.session() as session:
-            source = session.get_one(Source, self.source_id)
-            new = upsert_post(session, source, record)
-        stats = self.crawler.stats
-        stats.inc_value("doxwatch/new_posts" if new else "doxwatch/updated_posts")
-        return item
-
-    def close_spider(self, spider: Any = None) -> None:
-        if self.db is not None:
-            self.db.dispose()
-            self.db = None

@@ -17,21 +17,22 @@ sessions share out one queue, so a post labelled by one is done for all of them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.db import Database
 from monitor.db.schema import Label, LabelLease, Post
-from monitor.db.types import utcnow
+from monitor.db.types import UTCDateTime, utcnow
 
 # Candidates looked at per query: enough to pass over posts other sessions hold without a
 # query each, few enough that the pick stays an index lookup.
-_CHUNK = 64
+_CHUNK = 16
 
 
 @dataclass
@@ -48,18 +49,21 @@ class Leases:
     def _row_locks(self) -> bool:
         return self.db.engine.dialect.name == "postgresql"
 
-    def claim(self, post_ids: Sequence[int]) -> int | None:
+    def claim(self, post_ids: Iterable[int], *, release: int | None = None) -> int | None:
         """Hold the first of ``post_ids`` that no other live session holds; its id, or None
-        when every one of them is held elsewhere."""
-        for start in range(0, len(post_ids), _CHUNK):
-            chunk = list(post_ids[start:start + _CHUNK])
-            while chunk:
-                free = self._pick_and_take(chunk)
-                if free is None:
-                    break
-                if free[1]:
-                    return free[0]
-                chunk = chunk[chunk.index(free[0]) + 1:]  # lost a race for it: go on
+        when every one of them is held elsewhere. ``release``: a post this session is done
+        with, given back in the same transaction (one commit per key, not two)."""
+        remaining = iter(post_ids)
+        while chunk := list(islice(remaining, _CHUNK)):
+            with self.db.session() as session:
+                if release is not None:
+                    self._release(session, release)
+                    release = None
+                held = self._claim_in(session, chunk, utcnow())
+            if held is not None:
+                return held
+        if release is not None:
+            self.release(release)
         return None
 
     def renew(self, post_id: int) -> bool:
@@ -74,56 +78,62 @@ class Leases:
 
     def release(self, post_id: int) -> None:
         with self.db.session() as session:
-            session.execute(delete(LabelLease).where(LabelLease.post_id == post_id,
-                                                     LabelLease.holder == self.holder))
+            self._release(session, post_id)
+
+    def _release(self, session: Session, post_id: int) -> None:
+        session.execute(delete(LabelLease).where(LabelLease.post_id == post_id,
+                                                 LabelLease.holder == self.holder))
 
     def release_all(self) -> None:
         """Give back every post this session holds (on quit)."""
         with self.db.session() as session:
             session.execute(delete(LabelLease).where(LabelLease.holder == self.holder))
 
-    def _pick_and_take(self, chunk: list[int]) -> tuple[int, bool] | None:
-        """(the first free post of ``chunk``, whether this session now holds it), or None."""
-        now = utcnow()
-        with self.db.session() as session:
+    def _claim_in(self, session: Session, chunk: list[int], now: datetime) -> int | None:
+        """The first post of ``chunk`` this session could take, now held; else None."""
+        if not self._row_locks:
+            # SQLite: the first statement is a write, so this transaction holds the one
+            # write lock from the start; each take's own condition settles the rest.
+            return next((post for post in chunk if self._take(session, post, now)), None)
+        while chunk:
             free = session.scalar(self._free_query(chunk, now))
             if free is None:
                 return None
-            if self._row_locks:  # the row lock makes the pick and the take one step
-                return free, self._take(session, free, now)
-        # SQLite: a write in the read transaction could fail on a stale snapshot, so the
-        # take is a transaction of its own, and its condition settles any race.
-        with self.db.session() as session:
-            return free, self._take(session, free, now)
+            if self._take(session, free, now):  # under the row lock: only a lease that
+                return free                      # another session took just now can stop it
+            chunk = chunk[chunk.index(free) + 1:]
+        return None
+
+    def _done_elsewhere(self, post_id):
+        """A label of the post by another analyst since this session started."""
+        return select(Label.id).where(
+            Label.post_id == post_id, Label.analyst != self.analyst,
+            Label.created_at >= self.started).exists()
 
     def _free_query(self, chunk: list[int], now: datetime):
-        done_elsewhere = select(Label.id).where(
-            Label.post_id == Post.id, Label.analyst != self.analyst,
-            Label.created_at >= self.started).exists()
-        query = (
+        return (
             select(Post.id)
             .outerjoin(LabelLease, LabelLease.post_id == Post.id)
-            .where(Post.id.in_(chunk), ~done_elsewhere,
+            .where(Post.id.in_(chunk), ~self._done_elsewhere(Post.id),
                    or_(LabelLease.post_id.is_(None), LabelLease.expires_at < now,
                        LabelLease.holder == self.holder))
             .order_by(case({post_id: rank for rank, post_id in enumerate(chunk)},
                            value=Post.id))
             .limit(1)
+            .with_for_update(skip_locked=True, of=Post)
         )
-        if self._row_locks:
-            query = query.with_for_update(skip_locked=True, of=Post)
-        return query
 
     def _take(self, session: Session, post_id: int, now: datetime) -> bool:
-        """Insert this session's lease on ``post_id``, or take over an expired one."""
+        """Insert this session's lease on ``post_id``, or take over an expired one; not if
+        another analyst labelled the post since this session started. One statement."""
         dialect = postgresql if self._row_locks else sqlite
-        values = {"post_id": post_id, "holder": self.holder, "analyst": self.analyst,
-                  "expires_at": now + self.ttl}
-        statement = dialect.insert(LabelLease).values(**values)
-        session.execute(statement.on_conflict_do_update(
+        row = select(literal(post_id), literal(self.holder), literal(self.analyst),
+                     literal(now + self.ttl, UTCDateTime())).where(~self._done_elsewhere(post_id))
+        statement = dialect.insert(LabelLease).from_select(
+            ["post_id", "holder", "analyst", "expires_at"], row)
+        statement = statement.on_conflict_do_update(
             index_elements=[LabelLease.post_id],
             set_={key: statement.excluded[key] for key in ("holder", "analyst", "expires_at")},
             where=or_(LabelLease.expires_at < now, LabelLease.holder == self.holder),
-        ))
-        holder = session.scalar(select(LabelLease.holder).where(LabelLease.post_id == post_id))
-        return holder == self.holder
+        ).returning(LabelLease.post_id)
+        return session.execute(statement).first() is not None

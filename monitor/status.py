@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from monitor.config import Config
 from monitor.db import Database, mask_url
 from monitor.db.schema import (
-    CrawlRun,
     Delivery,
     DigestRecord,
     Post,
     Prediction,
     Source,
 )
+from monitor.health import source_health
 from monitor.modelstore import check_active_model
 
 
@@ -29,6 +29,9 @@ class SourceStatus:
     last_run: str | None
     last_status: str | None
     last_error: str | None
+    pages: int = 0  # of the last crawl
+    seconds: float | None = None  # how long the last crawl took
+    broken: str | None = None  # why the source looks broken (monitor.health)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ def collect_status(config: Config, db: Database) -> StatusReport:
         last_digest = session.scalar(select(func.max(DigestRecord.created_at)))
         failed = session.scalar(
             select(func.count(Delivery.id)).where(Delivery.status != "sent")) or 0
-        sources = [_source_status(session, s) for s in config.sources]
+        sources = [_source_status(session, s, config.crawl.broken_after)
+                   for s in config.sources]
         return StatusReport(
             config_path=config.path,
             database=mask_url(db.url),
@@ -74,15 +78,12 @@ def collect_status(config: Config, db: Database) -> StatusReport:
         )
 
 
-def _source_status(session, source) -> SourceStatus:
+def _source_status(session, source, broken_after: int) -> SourceStatus:
     row = session.scalar(select(Source).where(Source.name == source.name))
-    posts = last = None
-    if row is not None:
-        posts = session.scalar(select(func.count(Post.id)).where(Post.source_id == row.id))
-        last = session.scalar(
-            select(CrawlRun).where(CrawlRun.source_id == row.id)
-            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(1)
-        )
+    posts = session.scalar(select(func.count(Post.id)).where(Post.source_id == row.id)) \
+        if row is not None else 0
+    health = source_health(session, source.name, broken_after)
+    last = health.last_run
     return SourceStatus(
         name=source.name,
         kind=source.kind,
@@ -91,6 +92,10 @@ def _source_status(session, source) -> SourceStatus:
         last_run=_when(last.started_at) if last else None,
         last_status=last.status if last else None,
         last_error=last.error if last else None,
+        pages=last.pages if last else 0,
+        seconds=(last.finished_at - last.started_at).total_seconds()
+        if last and last.finished_at else None,
+        broken=health.broken,
     )
 
 

@@ -7,17 +7,23 @@ installs (``ITEM_PIPELINES``). ``SPIDERS`` maps a source's ``kind`` to its spide
 their polite settings.
 """
 
+from spiders.discuz import DiscuzSpider
 from spiders.feed import FeedSpider
 from spiders.generic import GenericSpider
 from spiders.items import PostItem
 from spiders.options import OptionsError
 from spiders.registry import SPIDERS, validate_options
+from spiders.telegram import TelegramSpider
+from spiders.tieba import TiebaSpider
 
 __all__ = [
     "SPIDERS",
+    "DiscuzSpider",
     "FeedSpider",
     "GenericSpider",
     "OptionsError",
     "PostItem",
+    "TelegramSpider",
+    "TiebaSpider",
     "validate_options",
 ]

@@ -35,7 +35,8 @@ class SourceSpider(scrapy.Spider):
 
     def __init__(self, *, source_name: str, urls: list[str], options: Mapping[str, Any],
                  max_pages: int, memory: CrawlMemory | None = None,
-                 refetch_after: timedelta | None = None, **kwargs: Any) -> None:
+                 refetch_after: timedelta | None = None,
+                 request_options: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         self.check_options(options)
         super().__init__(**kwargs)
         self.source_name = source_name
@@ -44,6 +45,7 @@ class SourceSpider(scrapy.Spider):
         self.max_pages = max_pages
         self.memory: CrawlMemory = memory or DictMemory()
         self.refetch_after = refetch_after
+        self.request_options: dict[str, Any] = dict(request_options or {})
         self.failures: list[str] = []
 
     @classmethod
@@ -69,9 +71,18 @@ class SourceSpider(scrapy.Spider):
     def request(self, url: str, callback: Callable[..., Any],
                 errback: Callable[[Failure], Any] | None = None,
                 **cb_kwargs: Any) -> scrapy.Request:
-        """A request whose failure, whatever it is, ends up in ``failures``."""
+        """A request whose failure, whatever it is, ends up in ``failures``, sent as the
+        source says: ``proxy``, ``headers``, ``cookies``, and ``obey_robots = false`` for a
+        source whose operator has the site's leave to ignore robots.txt."""
+        options = self.request_options
+        meta: dict[str, Any] = {}
+        if options.get("proxy"):
+            meta["proxy"] = options["proxy"]
+        if options.get("obey_robots") is False:
+            meta["dont_obey_robotstxt"] = True
         return scrapy.Request(url, callback=callback, errback=errback or self.record_failure,
-                              cb_kwargs=cb_kwargs)
+                              cb_kwargs=cb_kwargs, headers=options.get("headers"),
+                              cookies=options.get("cookies") or {}, meta=meta)
 
     def record_failure(self, failure: Failure) -> None:
         """Errback: one failure line for the request that failed."""

@@ -6,13 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from spiders.base import SourceSpider
+from spiders.discuz import DiscuzSpider
 from spiders.feed import FeedSpider
 from spiders.generic import GenericSpider
 from spiders.options import OptionsError
+from spiders.telegram import TelegramSpider
+from spiders.tieba import TiebaSpider
 
 SPIDERS: dict[str, type[SourceSpider]] = {
     GenericSpider.name: GenericSpider,
     FeedSpider.name: FeedSpider,
+    DiscuzSpider.name: DiscuzSpider,
+    TiebaSpider.name: TiebaSpider,
+    TelegramSpider.name: TelegramSpider,
 }
 
 

@@ -14,12 +14,14 @@ from datetime import timedelta
 from typing import Any
 
 from scrapy import Spider, signals
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.reactor import install_reactor
 from twisted.python.failure import Failure
 
-from spiders.memory import CrawlMemory
+from spiders.distributed import redis_settings
+from spiders.memory import CrawlMemory, MarkItem
 from spiders.registry import SPIDERS
+from spiders.settings import crawler_settings
 
 
 @dataclass
@@ -32,6 +34,19 @@ class CrawlSpec:
     options: dict[str, Any]
     max_pages: int = 50
     refetch_after_seconds: float | None = None  # see spiders.memory.needs_fetch
+    # proxy, headers, cookies, obey_robots: see SourceSpider.request
+    request: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SharedCrawl:
+    """A crawl shared through Redis (``spiders.distributed``): ``seed`` puts each source's
+    start pages in its queue (`doxwatch crawl`); a worker only works on what is there, and
+    stays until the queues have been empty for ``idle_exit`` seconds."""
+
+    redis_url: str
+    seed: bool
+    idle_exit: float
 
 
 @dataclass
@@ -42,6 +57,7 @@ class CrawlOutcome:
     items: int
     failures: list[str] = field(default_factory=list)
     error: str | None = None
+    pages: int = 0  # responses received, robots.txt included
 
 
 @dataclass
@@ -52,9 +68,15 @@ class _Run:
     items: int = 0
     failures: list[str] = field(default_factory=list)
     error: str | None = None
+    pages: int = 0
+
+    def item_scraped(self, item: Any) -> None:
+        """Posts are counted; the marks a spider leaves for the next crawl are not."""
+        if not isinstance(item, MarkItem):
+            self.items += 1
 
     def spider_closed(self, spider: Spider) -> None:
-        self.items = spider.crawler.stats.get_value("item_scraped_count", 0)
+        self.pages = spider.crawler.stats.get_value("response_received_count", 0)
         self.failures = list(spider.failures)
 
     def crawl_failed(self, failure: Failure) -> None:
@@ -62,33 +84,43 @@ class _Run:
 
     def outcome(self) -> CrawlOutcome:
         return CrawlOutcome(source=self.spec.source, items=self.items,
-                            failures=self.failures, error=self.error)
+                            failures=self.failures, error=self.error, pages=self.pages)
 
 
 def run_crawls(specs: list[CrawlSpec], settings: dict[str, Any],
-               memories: Mapping[str, CrawlMemory] | None = None) -> list[CrawlOutcome]:
+               memories: Mapping[str, CrawlMemory] | None = None,
+               shared: SharedCrawl | None = None) -> list[CrawlOutcome]:
     """Crawl every spec concurrently and block until all are done; one outcome per spec,
-    in the order given. ``memories``: each source's earlier crawls, by source name."""
+    in the order given. ``memories``: each source's earlier crawls, by source name;
+    ``shared``: the crawl is shared with other processes through Redis."""
     process = CrawlerProcess(settings)
     # Install the reactor up front: Scrapy installs it when the first crawler starts, and
     # if that crawler's spider fails to construct, the next ones would find no reactor.
     install_reactor(process.settings["TWISTED_REACTOR"], process.settings["ASYNCIO_EVENT_LOOP"])
-    runs = [_start(process, spec, (memories or {}).get(spec.source)) for spec in specs]
+    runs = [_start(process, spec, (memories or {}).get(spec.source), shared) for spec in specs]
     process.start()
     return [run.outcome() for run in runs]
 
 
-def _start(process: CrawlerProcess, spec: CrawlSpec, memory: CrawlMemory | None) -> _Run:
+def _start(process: CrawlerProcess, spec: CrawlSpec, memory: CrawlMemory | None,
+           shared: SharedCrawl | None) -> _Run:
     run = _Run(spec)
     spider_class = SPIDERS.get(spec.kind)
     if spider_class is None:
         run.error = f"unknown source kind {spec.kind!r}"
         return run
-    crawler = process.create_crawler(spider_class)
+    settings = crawler_settings(spec.request)
+    if shared is not None:
+        settings |= redis_settings(shared.redis_url, spec.source, shared.idle_exit,
+                                   process.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
+    crawler = process.create_crawler(Crawler(spider_class, settings))
     crawler.signals.connect(run.spider_closed, signal=signals.spider_closed)
+    crawler.signals.connect(run.item_scraped, signal=signals.item_scraped)
     refetch_after = (None if spec.refetch_after_seconds is None
                      else timedelta(seconds=spec.refetch_after_seconds))
-    process.crawl(crawler, source_name=spec.source, urls=spec.urls, options=spec.options,
-                  max_pages=spec.max_pages, memory=memory,
-                  refetch_after=refetch_after).addErrback(run.crawl_failed)
+    seeding = shared is None or shared.seed
+    process.crawl(crawler, source_name=spec.source, urls=spec.urls if seeding else [],
+                  options=spec.options,
+                  max_pages=spec.max_pages, memory=memory, refetch_after=refetch_after,
+                  request_options=spec.request).addErrback(run.crawl_failed)
     return run

@@ -6,6 +6,7 @@ headers and real failures (404, a closed port), as they will in the field.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ class Route:
     body: bytes
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,6 +66,8 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 route = server.routes.get(self.path) or Route(b"not found", 404, "text/plain")
             self.send_response(route.status)
             self.send_header("Content-Type", route.content_type)
+            for name, value in route.headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
             if self.command != "HEAD":
@@ -92,6 +96,63 @@ def loopback_server(server: LoopbackServer | None = None,
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@dataclass
+class SocksProxy:
+    """A SOCKS5 proxy (no authentication, CONNECT only) that sends every connection to
+    ``target`` on loopback, whatever host was asked for, and records the hosts asked."""
+
+    target: int
+    asked: list[str] = field(default_factory=list)
+    port: int = 0
+
+
+@contextmanager
+def socks_proxy(target: int) -> Iterator[SocksProxy]:
+    proxy = SocksProxy(target)
+    listener = socket.create_server(("127.0.0.1", 0))
+    proxy.port = listener.getsockname()[1]
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def serve(client: socket.socket) -> None:
+        with client:
+            client.recv(2 + 255)  # version, methods: answer "no authentication"
+            client.sendall(b"\x05\x00")
+            header = client.recv(4)  # version, CONNECT, reserved, address type
+            if header[3] == 3:
+                host = client.recv(client.recv(1)[0]).decode()
+            elif header[3] == 1:
+                host = socket.inet_ntoa(client.recv(4))
+            else:
+                host = socket.inet_ntop(socket.AF_INET6, client.recv(16))
+            client.recv(2)  # the port asked for: every connection goes to the target
+            proxy.asked.append(host)
+            with socket.create_connection(("127.0.0.1", proxy.target)) as upstream:
+                client.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1")
+                               + proxy.target.to_bytes(2, "big"))
+                back = threading.Thread(target=pipe, args=(upstream, client), daemon=True)
+                back.start()
+                pipe(client, upstream)
+                back.join(timeout=10)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield proxy
+    finally:
+        listener.close()
 
 
 def closed_port() -> int:

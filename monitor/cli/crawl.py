@@ -1,4 +1,4 @@
-"""Commands that bring posts in and keep the loop going: crawl, ingest, run."""
+"""Commands that bring posts in and keep the loop going: crawl, worker, ingest, run."""
 
 from __future__ import annotations
 
@@ -27,6 +27,26 @@ def register(app: typer.Typer, state: State) -> None:
         print_crawls(summaries)
         if any(s.status == "failed" for s in summaries):
             raise typer.Exit(1)
+
+    @app.command()
+    def worker(
+        idle_exit: Annotated[float | None, typer.Option(
+            "--idle-exit", min=0, help="Stop once every queue has been empty this many "
+            "seconds (default: run until stopped).")] = None,
+    ) -> None:
+        """Work on the crawls shared through Redis ([crawl] backend = "redis"): any number
+        of workers on any number of machines take requests from the same queues, and no
+        page is fetched twice in one crawl. `doxwatch crawl` seeds the queues."""
+        from monitor.crawl import work
+
+        outcomes = work(state.config(), state.database(), idle_exit=idle_exit,
+                        debug=state.debug)
+        console = out_console()
+        for name, outcome in outcomes.items():
+            failures = outcome.get("failures") or []
+            console.print(f"{name}: {outcome['items']} posts from {outcome.get('pages', 0)} "
+                          f"pages" + (f", {len(failures)} failures" if failures else ""),
+                          markup=False)
 
     @app.command()
     def ingest(

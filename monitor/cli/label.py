@@ -121,21 +121,20 @@ def register(app: typer.Typer, state: State) -> None:
 
         from monitor.classify import classify_pending
         from monitor.label_leases import Leases
-        from monitor.label_session import LabelSession, run_line_mode
-        from monitor.labels import label_queue
+        from monitor.label_session import open_session, run_line_mode
 
         config, db = state.config(), state.database()
         who = analyst or config.label.analyst or getpass.getuser()
         classifier = state.classifier()
         classify_pending(db, classifier)
-        queue = label_queue(db, classifier.version, classifier.thresholds, who, order=order,
-                            source=source, since=_date(since), category=category, limit=limit)
-        full_screen = not plain and sys.stdin.isatty() and sys.stdout.isatty()
-        err_console().print(f"{who}: {len(queue)} posts to label ({order})"
-                            + ("" if full_screen else "; ? for help"), markup=False)
         leases = Leases(db, who, timedelta(minutes=config.label.lease_minutes)) \
             if exclusive else None
-        session = LabelSession(db, who, queue, leases)
+        session = open_session(db, classifier.version, classifier.thresholds, who, leases,
+                               order=order, source=source, since=_date(since),
+                               category=category, limit=limit)
+        full_screen = not plain and sys.stdin.isatty() and sys.stdout.isatty()
+        err_console().print(f"{who}: {len(session.queue)} posts to label ({order})"
+                            + ("" if full_screen else "; ? for help"), markup=False)
         console = out_console()
         try:
             if full_screen:

@@ -94,8 +94,13 @@ def _print_status(report) -> None:
     if not report.sources:
         console.print("No sources configured.")
         return
-    table = Table("source", "kind", "schedule", "posts", "last run", "status", "error")
+    table = Table("source", "kind", "schedule", "posts", "last run", "pages", "took",
+                  "status", "health")
     for s in report.sources:
         table.add_row(s.name, s.kind, s.schedule, str(s.posts), s.last_run or "never",
-                      s.last_status or "", (s.last_error or "")[:80])
+                      str(s.pages), f"{s.seconds:.0f} s" if s.seconds is not None else "",
+                      s.last_status or "", "BROKEN" if s.broken else "ok")
     console.print(table)
+    for s in report.sources:
+        if s.broken:
+            console.print(f"broken: {s.name}: {s.broken}", markup=False)

@@ -87,6 +87,20 @@ class Source(Base):
     )
 
 
+class SourceMark(Base):
+    """What a crawl of a source remembers for the next one (``spiders.memory``): what a
+    thread's listing said when it was fetched. Shared by every worker of the crawl."""
+
+    __tablename__ = "source_marks"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = _updated()
+
+
 class Post(Base):
     """One post as it was last fetched; victims' personal data already masked."""
 
@@ -112,6 +126,8 @@ class Post(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     simhash: Mapped[int | None] = mapped_column(BigInteger)
     cluster_id: Mapped[int | None] = mapped_column(Integer)
+    # what a kind of source adds: a Telegram message's views, a thread's reply count
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     source: Mapped[Source] = relationship(back_populates="posts")
     predictions: Mapped[list[Prediction]] = relationship(
@@ -221,6 +237,8 @@ class CrawlRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="running")
     items: Mapped[int] = mapped_column(Integer, default=0)
     new_posts: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)  # responses received
+    errors: Mapped[int] = mapped_column(Integer, default=0)  # failure lines
     error: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[Source] = relationship(back_populates="crawl_runs")

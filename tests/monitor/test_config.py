@@ -20,6 +20,7 @@ from monitor.config import (
 )
 from monitor.errors import UsageProblem
 from monitor.paths import default_database_url
+from spiders import SPIDERS
 from tests.monitor.examples import ISSUE_EXAMPLE
 
 MINIMAL_SOURCE = """\
@@ -123,13 +124,22 @@ schedule = "*/61 * * * *"
      "unknown key (known: database, sources, channels, digest, crawl, model, label)"),
     ("[sources]\nname = 'x'\n", "sources", "expected an array, got a table"),
     (MINIMAL_SOURCE + "colour = 'red'\n", "sources[0].colour",
-     "unknown key (known: name, kind, urls, options, schedule, enabled, max_pages)"),
+     "unknown key (known: name, kind, urls, options, schedule, enabled, max_pages, refetch_after, obey_robots, proxy, proxy_env, headers, headers_env, cookies, cookies_env)"),
     (MINIMAL_SOURCE + MINIMAL_SOURCE, "sources[1].name",
      "duplicate source name 'forum' (also sources[0])"),
+    (MINIMAL_SOURCE + "refetch_after = 'weekly'\n", "sources[0].refetch_after",
+     'not a duration like "7d", "12h" or "30m": \'weekly\''),
+    (MINIMAL_SOURCE + "refetch_after = 0\n", "sources[0].refetch_after", "must be more than 0"),
+    (MINIMAL_SOURCE + "proxy = 'ftp://x:1'\n", "sources[0].proxy",
+     "not a proxy URL (http, https, socks5, socks5h://host:port): 'ftp://x:1'"),
+    (MINIMAL_SOURCE + "proxy = 'socks5://127.0.0.1:9050'\nproxy_env = 'P'\n", "sources[0].proxy",
+     "give proxy or proxy_env, not both"),
+    (MINIMAL_SOURCE + "[sources.headers]\nX-Token = 5\n", "sources[0].headers.X-Token",
+     "expected a string, got an integer"),
     (MINIMAL_SOURCE.replace('"forum"', '" "'), "sources[0].name", "must not be empty"),
     (MINIMAL_SOURCE.replace('name = "forum"\n', ""), "sources[0].name", "is required"),
-    (MINIMAL_SOURCE.replace('"feed"', '"telegram"'), "sources[0].kind",
-     "unknown kind 'telegram' (known: generic, feed)"),
+    (MINIMAL_SOURCE.replace('"feed"', '"gopher"'), "sources[0].kind",
+     f"unknown kind 'gopher' (known: {', '.join(SPIDERS)})"),
     (MINIMAL_SOURCE.replace('["http://127.0.0.1:8800/feed.xml"]', "[]"), "sources[0].urls",
      "must list at least one URL"),
     (MINIMAL_SOURCE.replace('"]', '", "ftp://127.0.0.1/x"]'), "sources[0].urls[1]",
@@ -233,7 +243,7 @@ def test_digest_goes_to_every_channel_when_none_are_named(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(("text", "message"), [
     ('[label]\nanalyst = ""\n', "label.analyst: must be 1 to 128 characters"),
-    ('[label]\nwho = "x"\n', "label.who: unknown key (known: analyst)"),
+    ('[label]\nwho = "x"\n', "label.who: unknown key (known: analyst, lease_minutes)"),
 ])
 def test_label_table_is_checked(tmp_path, text, message):
     path = tmp_path / "doxwatch.toml"

@@ -6,28 +6,22 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
-from scrapy.settings import Settings
-from scrapy.statscollectors import MemoryStatsCollector
 from sqlalchemy import select
 
 from models.extract import mask_personal_data
 from monitor.config import SourceConfig
 from monitor.db import Database, get_or_create_source, open_database
 from monitor.db.schema import Post
-from monitor.errors import DoxwatchError
 from monitor.ingest import (
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
-    StorePipeline,
     ingest_lines,
     parse_timestamp,
     text_hash,
     upsert_post,
 )
-from spiders.items import PostItem
 
 FORUM = SourceConfig("forum", "generic", ("http://127.0.0.1:8800/forum/",), {"text": "div.post"})
 ID_NUMBER = "11010519491231002X"  # the checksum-valid specimen number of the national standard
@@ -137,62 +131,3 @@ def test_upsert_keeps_first_seen_and_refreshes_fetched_at(db: Database) -> None:
 
 
 # --- the Scrapy pipeline --------------------------------------------------------------------
-
-
-def _crawler(url: str | None) -> SimpleNamespace:
-    settings = Settings({"DOXWATCH_DATABASE_URL": url} if url else {})
-    crawler = SimpleNamespace(settings=settings, spider=SimpleNamespace(source_name="forum"))
-    crawler.stats = MemoryStatsCollector(crawler)
-    return crawler
-
-
-def _item(external_id: str, text: str) -> PostItem:
-    return PostItem(source="forum", external_id=external_id,
-                    url=f"http://127.0.0.1:8800/thread/{external_id}", text=text, title="帖子",
-                    posted_at="2026-03-01T10:00:00+08:00")
-
-
-def test_store_pipeline_commits_each_item(db_url: str, db: Database) -> None:
-    with db.session() as session:
-        get_or_create_source(session, FORUM)
-    crawler = _crawler(db_url)
-    pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.open_spider(crawler.spider)
-    first = _item("1", f"出售病历 {ID_NUMBER}")
-    assert pipeline.process_item(first, crawler.spider) is first
-    # committed at once: another connection sees it while the crawl is still open
-    assert set(_posts(db)) == {"1"}
-    pipeline.process_item(_item("1", f"出售病历 {ID_NUMBER}"), crawler.spider)
-    pipeline.process_item(_item("2", "体检报告 可查"), crawler.spider)
-    pipeline.close_spider(crawler.spider)
-
-    posts = _posts(db)
-    assert set(posts) == {"1", "2"}
-    assert ID_NUMBER not in posts["1"].text
-    assert posts["2"].posted_at == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
-    assert crawler.stats.get_value("doxwatch/new_posts") == 2
-    assert crawler.stats.get_value("doxwatch/updated_posts") == 1
-
-
-def test_store_pipeline_without_a_spider_argument_uses_the_crawlers(db_url: str,
-                                                                    db: Database) -> None:
-    """Recent Scrapy no longer passes the spider to pipelines that do not require it."""
-    with db.session() as session:
-        get_or_create_source(session, FORUM)
-    crawler = _crawler(db_url)
-    pipeline = StorePipeline.from_crawler(crawler)
-    pipeline.open_spider()
-    pipeline.process_item(_item("9", "代查 开房记录"))
-    pipeline.close_spider()
-    assert set(_posts(db)) == {"9"}
-
-
-def test_store_pipeline_needs_a_database_url() -> None:
-    with pytest.raises(DoxwatchError, match="DOXWATCH_DATABASE_URL"):
-        StorePipeline.from_crawler(_crawler(None))
-
-
-def test_store_pipeline_needs_the_source_row(db_url: str, db: Database) -> None:
-    pipeline = StorePipeline.from_crawler(_crawler(db_url))
-    with pytest.raises(DoxwatchError, match="source forum is not in the database"):
-        pipeline.open_spider()

@@ -67,7 +67,7 @@ def crawl_in_child(specs: list[CrawlSpec], items_path: Path, *,
 def main() -> None:
     request = json.load(sys.stdin)
     settings = crawl_settings(delay=0, timeout=10, max_page_bytes=request["max_page_bytes"],
-                              user_agent="doxwatch-tests", obey_robots=True)
+                              user_agent="doxwatch-tests", obey_robots=True, retry_backoff=0)
     settings["ITEM_PIPELINES"] = {f"{__package__}.crawl_child.JsonLinesPipeline": 100}
     settings["TEST_ITEMS_PATH"] = request["items_path"]
     memories = {name: DictMemory(set(memory["stored"]), memory["marks"])

@@ -104,7 +104,7 @@ def crawled(site: LoopbackServer, tmp_path_factory: pytest.TempPathFactory
 def test_forum_list_pages_lead_to_every_thread_up_to_max_pages(
         site: LoopbackServer, crawled: tuple[dict, dict]) -> None:
     outcomes, items = crawled
-    assert outcomes["forum"] == CrawlOutcome("forum", items=3, failures=[], error=None)
+    assert outcomes["forum"] == CrawlOutcome("forum", items=3, failures=[], error=None, pages=6)
     posts = sorted(items["forum"], key=lambda item: item["external_id"])
     assert [post["external_id"] for post in posts] == [site.url(f"/thread/{n}") for n in (1, 2, 3)]
     assert posts[0]["title"] == "Thread 1"
@@ -124,7 +124,7 @@ def test_robots_txt_is_asked_and_the_user_agent_sent(site: LoopbackServer,
 
 def test_rss_feed(crawled: tuple[dict, dict], site: LoopbackServer) -> None:
     outcomes, items = crawled
-    assert outcomes["feed"] == CrawlOutcome("feed", items=2, failures=[], error=None)
+    assert outcomes["feed"] == CrawlOutcome("feed", items=2, failures=[], error=None, pages=2)
     first, second = items["feed"]
     assert (first["external_id"], first["text"]) == ("a-1", "first entry")
     assert first["posted_at"] == "2025-06-03T09:30:00+08:00"
@@ -133,7 +133,7 @@ def test_rss_feed(crawled: tuple[dict, dict], site: LoopbackServer) -> None:
 
 def test_an_empty_feed_is_no_failure(crawled: tuple[dict, dict]) -> None:
     outcomes, items = crawled
-    assert outcomes["empty-feed"] == CrawlOutcome("empty-feed", items=0, failures=[])
+    assert outcomes["empty-feed"] == CrawlOutcome("empty-feed", items=0, failures=[], pages=2)
     assert items["empty-feed"] == []
 
 
@@ -161,7 +161,7 @@ def test_broken_html(crawled: tuple[dict, dict]) -> None:
 def test_a_404(crawled: tuple[dict, dict], site: LoopbackServer) -> None:
     outcomes, _ = crawled
     assert outcomes["missing"] == CrawlOutcome(
-        "missing", items=0, failures=[f"{site.url('/gone/')}: HTTP 404 Not Found"])
+        "missing", items=0, failures=[f"{site.url('/gone/')}: HTTP 404 Not Found"], pages=2)
 
 
 def test_a_connection_refused(crawled: tuple[dict, dict]) -> None:

@@ -66,6 +66,16 @@ def test_a_list_page_leads_to_its_threads_and_the_next_list_page() -> None:
     assert spider.failures == []
 
 
+def test_format_html_is_the_default() -> None:
+    default = make_spider()
+    explicit = make_spider({**ISSUE_OPTIONS, "format": "html"})
+    assert explicit.api is None
+    _, requests = run(explicit.parse, html_response(f"{BASE}/forum/", LIST_PAGE))
+    _, default_requests = run(default.parse, html_response(f"{BASE}/forum/", LIST_PAGE))
+    assert [r.url for r in requests] == [r.url for r in default_requests]
+    assert len(requests) == 3
+
+
 def test_next_page_stops_at_max_pages() -> None:
     spider = make_spider(max_pages=2)
     _, requests = run(spider.parse, html_response(f"{BASE}/forum/?page=2", LIST_PAGE), page=2)

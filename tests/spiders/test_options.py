@@ -26,7 +26,7 @@ def test_valid_options_pass(kind: str, options: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(("kind", "options", "field", "words"), [
-    ("telegram", {}, "kind", "unknown source kind 'telegram'"),
+    ("gopher", {}, "kind", "unknown source kind 'gopher'"),
     ("generic", {"item_links": "a"}, "text", "required"),
     ("generic", {"text": "div.post"}, "item_links", "item"),
     ("generic", {**ISSUE_OPTIONS, "titel": "h1"}, "titel", "unknown option"),

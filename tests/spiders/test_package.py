@@ -14,7 +14,7 @@ def test_exported_members_match_all() -> None:
 
 
 def test_every_kind_maps_to_a_spider_of_that_name() -> None:
-    assert set(spiders.SPIDERS) == {"generic", "feed"}
+    assert set(spiders.SPIDERS) == {"generic", "feed", "telegram", "discuz", "tieba"}
     for kind, spider_class in spiders.SPIDERS.items():
         assert spider_class.name == kind
 
@@ -28,6 +28,9 @@ def test_crawl_settings_are_polite_and_listen_on_no_port() -> None:
     assert settings["DOWNLOAD_TIMEOUT"] == 20
     assert settings["DOWNLOAD_MAXSIZE"] == 2_000_000
     assert settings["USER_AGENT"] == "doxwatch/0.1"
+    assert settings["AUTOTHROTTLE_ENABLED"] is True
+    assert settings["AUTOTHROTTLE_START_DELAY"] == 1.5  # never below the configured delay
+    assert settings["RETRY_BACKOFF_BASE"] == 1.0 and 429 in settings["RETRY_HTTP_CODES"]
     assert settings["TELNETCONSOLE_ENABLED"] is False
     assert settings["REMOTE_CONTROL_ENABLED"] is False
     assert "ITEM_PIPELINES" not in settings
