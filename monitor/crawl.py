@@ -226,6 +226,7 @@ def _close_run(db: Database, run_id: int, outcome: dict | None,
         else:
             run.items = outcome["items"]
             run.pages = outcome.get("pages", 0)
+            run.unchanged = outcome.get("unchanged", 0)
             run.errors = len(outcome.get("failures") or []) + bool(outcome.get("error"))
             run.status, run.error = _judge(outcome)
         source_name = run.source.name

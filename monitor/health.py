@@ -3,8 +3,10 @@ shows and the digest warns about.
 
 A source is broken when its last crawl had errors (a page failed, the spider could not
 start, the crawl process died), or when its last ``broken_after`` crawls all brought no
-posts: a site that answers but whose layout changed, so the selectors find nothing, looks
-exactly like that, and an operator must hear of it rather than trust a quiet digest.
+posts and found no thread unchanged (an incremental crawl of a quiet board still sees its
+threads on the list): a site that answers but whose layout changed, so the selectors find
+nothing, looks exactly like that, and an operator must hear of it rather than trust a
+quiet digest.
 """
 
 from __future__ import annotations
@@ -41,6 +43,6 @@ def _broken(runs: list[CrawlRun], broken_after: int) -> str | None:
     if last.errors or last.status == "failed":
         first = (last.error or "").split("; ")[0]
         return f"{last.errors or 1} errors in the last crawl" + (f": {first}" if first else "")
-    if len(runs) >= broken_after and not any(run.items for run in runs):
+    if len(runs) >= broken_after and not any(run.items or run.unchanged for run in runs):
         return f"no posts in the last {broken_after} crawls"
     return None

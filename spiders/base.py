@@ -22,7 +22,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from spiders.failures import describe, failure_line
-from spiders.memory import CrawlMemory, DictMemory
+from spiders.memory import CrawlMemory, DictMemory, needs_fetch
 from spiders.options import check_known_keys
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -46,6 +46,7 @@ class SourceSpider(scrapy.Spider):
         self.memory: CrawlMemory = memory or DictMemory()
         self.refetch_after = refetch_after
         self.request_options: dict[str, Any] = dict(request_options or {})
+        self.unchanged = 0  # threads seen on list pages and left alone: nothing new
         self.failures: list[str] = []
 
     @classmethod
@@ -83,6 +84,15 @@ class SourceSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=errback or self.record_failure,
                               cb_kwargs=cb_kwargs, headers=options.get("headers"),
                               cookies=options.get("cookies") or {}, meta=meta)
+
+    def needs_fetch(self, key: str, listing: Mapping[str, Any]) -> bool:
+        """Whether the thread under ``key`` must be fetched (``spiders.memory.needs_fetch``);
+        a thread left alone is counted, so a quiet crawl of a working board is not taken
+        for a broken one."""
+        if needs_fetch(self.memory, key, listing, self.refetch_after):
+            return True
+        self.unchanged += 1
+        return False
 
     def record_failure(self, failure: Failure) -> None:
         """Errback: one failure line for the request that failed."""

@@ -76,7 +76,7 @@ from spiders.base import SourceSpider, web_links
 from spiders.dates import CHINA, iso_datetime
 from spiders.extract import first_text, hrefs, texts, visible_text
 from spiders.items import PostItem
-from spiders.memory import MarkItem, listing_mark, needs_fetch
+from spiders.memory import MarkItem, listing_mark
 
 THREAD_ROWS = "tbody[id^='normalthread_'], tbody[id^='stickthread_']"
 POST_BLOCKS = "div[id^='post_'] / table[id^='pid']"
@@ -179,7 +179,7 @@ class DiscuzSpider(SourceSpider):
         if listed.tid in self._listed_tids:
             return
         self._listed_tids.add(listed.tid)
-        if needs_fetch(self.memory, thread_key(listed.tid), listed.listing, self.refetch_after):
+        if self.needs_fetch(thread_key(listed.tid), listed.listing):
             yield self.request(listed.url, self.parse_thread, tid=listed.tid, listed=listed)
 
     def _next_page(self, response: Response, page: int, callback: Callable[..., Any],

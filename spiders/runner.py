@@ -58,6 +58,7 @@ class CrawlOutcome:
     failures: list[str] = field(default_factory=list)
     error: str | None = None
     pages: int = 0  # responses received, robots.txt included
+    unchanged: int = 0  # threads the list showed unchanged since the last crawl
 
 
 @dataclass
@@ -69,6 +70,7 @@ class _Run:
     failures: list[str] = field(default_factory=list)
     error: str | None = None
     pages: int = 0
+    unchanged: int = 0
 
     def item_scraped(self, item: Any) -> None:
         """Posts are counted; the marks a spider leaves for the next crawl are not."""
@@ -77,6 +79,7 @@ class _Run:
 
     def spider_closed(self, spider: Spider) -> None:
         self.pages = spider.crawler.stats.get_value("response_received_count", 0)
+        self.unchanged = spider.unchanged
         self.failures = list(spider.failures)
 
     def crawl_failed(self, failure: Failure) -> None:
@@ -84,7 +87,8 @@ class _Run:
 
     def outcome(self) -> CrawlOutcome:
         return CrawlOutcome(source=self.spec.source, items=self.items,
-                            failures=self.failures, error=self.error, pages=self.pages)
+                            failures=self.failures, error=self.error, pages=self.pages,
+                            unchanged=self.unchanged)
 
 
 def run_crawls(specs: list[CrawlSpec], settings: dict[str, Any],

@@ -76,7 +76,7 @@ from spiders.base import SourceSpider, web_links
 from spiders.dates import CHINA, iso_datetime
 from spiders.extract import Selectable, first_text, hrefs, joined_text
 from spiders.items import PostItem
-from spiders.memory import MarkItem, listing_mark, needs_fetch
+from spiders.memory import MarkItem, listing_mark
 
 PAGELET_COMMENTS = ('//code[contains(concat(" ", normalize-space(@class), " "), " pagelet_html ")]'
                     "/comment()")
@@ -131,7 +131,7 @@ class TiebaSpider(SourceSpider):
             self.fail(response.url, "no thread list: neither li.j_thread_list rows in the "
                                     "page nor in a code.pagelet_html comment")
         for row in rows:
-            if needs_fetch(self.memory, row.key, row.listing, self.refetch_after):
+            if self.needs_fetch(row.key, row.listing):
                 yield self.request(response.urljoin(f"/p/{row.tid}"), self.parse_thread,
                                    thread=row, page=1)
         if page < self.max_pages:

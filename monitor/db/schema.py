@@ -239,6 +239,8 @@ class CrawlRun(Base):
     new_posts: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int] = mapped_column(Integer, default=0)  # responses received
     errors: Mapped[int] = mapped_column(Integer, default=0)  # failure lines
+    # threads the list showed unchanged (not fetched): a quiet board, not a broken one
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
 
     source: Mapped[Source] = relationship(back_populates="crawl_runs")

@@ -250,3 +250,48 @@ def test_label_table_is_checked(tmp_path, text, message):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path)
+
+
+def test_a_sources_secrets_are_read_from_the_environment_when_it_is_crawled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.crawl import request_options
+
+    path = _write(tmp_path, MINIMAL_SOURCE + """refetch_after = "7d"
+obey_robots = false
+proxy_env = "TEST_TOR"
+[sources.headers]
+Accept-Language = "zh-CN"
+[sources.headers_env]
+Authorization = "TEST_AUTH"
+[sources.cookies_env]
+session = "TEST_SESSION"
+""")
+    config = load_config(path, env={})  # loading never needs the secrets
+    source = config.source("forum")
+    assert source.refetch_after == 7 * 86400
+    monkeypatch.delenv("TEST_TOR", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        request_options(config, source)
+    assert str(raised.value) == (f"{path}: sources[0].proxy_env: environment variable "
+                                 "TEST_TOR is not set")
+    monkeypatch.setenv("TEST_TOR", "socks5h://127.0.0.1:9050")
+    monkeypatch.setenv("TEST_AUTH", "Bearer s3cret")
+    monkeypatch.setenv("TEST_SESSION", "abc")
+    assert request_options(config, source) == {
+        "proxy": "socks5h://127.0.0.1:9050",
+        "headers": {"Accept-Language": "zh-CN", "Authorization": "Bearer s3cret"},
+        "cookies": {"session": "abc"},
+        "obey_robots": False,
+    }
+    monkeypatch.setenv("TEST_TOR", "tor")
+    with pytest.raises(ConfigError, match="proxy_env: not a proxy URL"):
+        request_options(config, source)
+
+
+def test_the_redis_backend_needs_a_url_without_a_password_in_the_file(tmp_path: Path) -> None:
+    assert "redis_url: required" in str(_error(tmp_path, '[crawl]\nbackend = "redis"\n'))
+    assert "contains a password" in str(_error(
+        tmp_path, '[crawl]\nbackend = "redis"\nredis_url = "redis://:pw@host:6379/0"\n'))
+    path = _write(tmp_path, '[crawl]\nbackend = "redis"\nredis_url_env = "R"\n')
+    crawl = load_config(path, env={"R": "redis://:pw@host:6379/0"}).crawl
+    assert (crawl.backend, crawl.redis_url) == ("redis", "redis://:pw@host:6379/0")

@@ -142,5 +142,6 @@ def test_two_workers_share_a_crawl_exactly_once_and_sooner(tmp_path, pg_url, red
     by_crawl = int(crawl_out.split(f"{shared}: ok, ")[1].split(" items")[0])
     by_worker = int(worker_out.split(f"{shared}: ")[1].split(" posts")[0])
     assert by_crawl > 0 and by_worker > 0 and by_crawl + by_worker == THREADS
+    print(f"one process {board.span(alone):.2f} s, two {board.span(shared):.2f} s")
     assert board.span(shared) < 0.8 * board.span(alone), (board.span(shared),
                                                           board.span(alone))

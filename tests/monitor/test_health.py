@@ -15,16 +15,17 @@ from tests.monitor.cli_helpers import run_cli, write_config
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
-def _runs(url: str, name: str, runs: list[tuple[str, int, int, str | None]]) -> None:
-    """(status, items, errors, error) of each run, oldest first."""
+def _runs(url: str, name: str, runs: list[tuple]) -> None:
+    """(status, items, errors, error[, unchanged]) of each run, oldest first."""
     db = open_database(url, upgrade=True)
     with db.session() as session:
         source = get_or_create_source(session, SourceConfig(name, "feed", ("http://x/",), {}))
-        for n, (status, items, errors, error) in enumerate(runs):
+        for n, (status, items, errors, error, *unchanged) in enumerate(runs):
             began = START + timedelta(hours=n)
             session.add(CrawlRun(source_id=source.id, started_at=began, status=status,
                                  finished_at=began + timedelta(seconds=42), items=items,
-                                 errors=errors, error=error, pages=items + 1))
+                                 errors=errors, error=error, pages=items + 1,
+                                 unchanged=unchanged[0] if unchanged else 0))
     db.dispose()
 
 
@@ -34,6 +35,7 @@ def _runs(url: str, name: str, runs: list[tuple[str, int, int, str | None]]) -> 
     ([("ok", 3, 0, None), ("ok", 0, 0, None), ("ok", 0, 0, None), ("ok", 0, 0, None)],
      "no posts in the last 3 crawls"),
     ([("ok", 0, 0, None)] * 3 + [("ok", 1, 0, None)], None),  # it came back
+    ([("ok", 0, 0, None, 12)] * 4, None),  # a quiet board: its threads listed, unchanged
     ([("ok", 4, 0, None), ("partial", 2, 2, "http://x/2: HTTP 500; http://x/3: HTTP 500")],
      "2 errors in the last crawl: http://x/2: HTTP 500"),
     ([("failed", 0, 1, "crawler process was stopped by signal SIGKILL")],

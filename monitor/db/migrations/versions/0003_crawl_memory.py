@@ -1,6 +1,6 @@
 """Incremental crawling and source health: what a crawl remembers for the next one
 (``source_marks``), what a kind of source adds to a post (``posts.meta``), and the pages
-and failures of each crawl run.
+and failures of each crawl run, and the threads it found unchanged.
 
 Revision ID: 0003
 Revises: 0002
@@ -35,13 +35,14 @@ def upgrade() -> None:
     )
     op.add_column("posts", sa.Column("meta", sa.JSON(), nullable=False,
                                      server_default=sa.text("'{}'")))
-    for column in ("pages", "errors"):
+    for column in ("pages", "errors", "unchanged"):
         op.add_column("crawl_runs", sa.Column(column, sa.Integer(), nullable=False,
                                               server_default=sa.text("0")))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("crawl_runs") as batch:
+        batch.drop_column("unchanged")
         batch.drop_column("errors")
         batch.drop_column("pages")
     with op.batch_alter_table("posts") as batch:
