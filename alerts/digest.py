@@ -3,6 +3,20 @@
 A plain frozen value, so rendering and sending never touch the database. ``to_dict`` is also
 the form ``monitor`` stores, and ``from_dict`` reads it back: a delivery retried days later
 sends the digest as it was built, whatever happened to its posts since.
+
+``to_dict`` is also the JSON that SIEM/SOAR tools ingest (webhook body, the file channel's
+``.json``): its shape is versioned (``schema_version``, :data:`SCHEMA_VERSION`) and described
+by ``alerts/schema/digest.schema.json`` (JSON Schema draft 2020-12). Within one version fields
+are only ever added; a digest stored before a field existed reads back with its default, so
+the outbox can still retry it.
+
+What a digest holds: the period (``since`` → ``created_at``); ``totals``, every flagged post of
+the period per category, and ``previous_totals``, the previous digest's; ``entries``, one per
+ad (near-duplicate posts collapse into one entry whose ``cluster`` says how often and where
+the ad appeared and whether an earlier digest had it), most severe first and capped, so
+``cluster_count`` may exceed ``len(entries)`` and ``rest_command`` says where to see the rest;
+``sellers``, the contact handles of the period grouped by the posts that link them; and
+``broken_sources``.
 """
 
 from __future__ import annotations
@@ -14,10 +28,60 @@ from typing import Any
 
 from models import CATEGORIES
 
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The ad an entry stands for: its posts in the period and whether it was seen before.
+
+    ``id`` is the id of the ad's first post ever (``posts.cluster_id``); ``sources`` are
+    (source, posts in the period), most posts first; ``known`` means an earlier digest had
+    the ad already, ``earlier_posts`` times, the first of them seen at ``first_seen_at``.
+    """
+
+    id: int
+    posts: int = 1
+    sources: tuple[tuple[str, int], ...] = ()
+    first_seen_at: datetime | None = None
+    known: bool = False
+    earlier_posts: int = 0
+
+    @property
+    def reposts(self) -> int:
+        """Posts of the ad in the period beyond the one shown."""
+        return max(self.posts - 1, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "posts": self.posts,
+            "sources": [{"source": source, "posts": posts} for source, posts in self.sources],
+            "first_seen_at": _iso(self.first_seen_at),
+            "known": self.known,
+            "earlier_posts": self.earlier_posts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cluster:
+        return cls(
+            id=_field(data, "id", int),
+            posts=_field(data, "posts", int),
+            sources=tuple((_field(s, "source", str), _field(s, "posts", int))
+                          for s in _field(data, "sources", list)),
+            first_seen_at=_moment(data, "first_seen_at"),
+            known=_field(data, "known", bool),
+            earlier_posts=_field(data, "earlier_posts", int),
+        )
+
 
 @dataclass(frozen=True)
 class DigestEntry:
-    """One flagged post, as the analyst sees it. ``excerpt`` is already masked by ``monitor``."""
+    """One flagged post, as the analyst sees it. ``excerpt`` is already masked by ``monitor``.
+
+    ``cluster`` is None for a post shown on its own (and in digests stored before reposts
+    were collapsed).
+    """
 
     post_id: int
     category: str
@@ -30,11 +94,22 @@ class DigestEntry:
     scores: dict[str, float]
     terms: tuple[str, ...] = ()
     entities: tuple[tuple[str, str], ...] = ()
+    cluster: Cluster | None = None
 
     def __post_init__(self) -> None:
         # An entry with a category outside CATEGORIES would silently vanish from by_category().
         if self.category not in CATEGORIES:
             raise ValueError(f"unknown category {self.category!r}; expected one of {CATEGORIES}")
+
+    @property
+    def posts(self) -> int:
+        """How many posts of the period this entry stands for (1 unless reposts collapsed)."""
+        return self.cluster.posts if self.cluster is not None else 1
+
+    @property
+    def known(self) -> bool:
+        """Whether an earlier digest had this ad already."""
+        return self.cluster is not None and self.cluster.known
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form: tuples become lists, datetimes ISO 8601 strings."""
@@ -50,11 +125,20 @@ class DigestEntry:
             "scores": dict(self.scores),
             "terms": list(self.terms),
             "entities": [{"kind": kind, "value": value} for kind, value in self.entities],
+            "cluster": self.cluster.to_dict() if self.cluster is not None else None,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DigestEntry:
         """The entry ``to_dict`` described; ``ValueError`` naming what is missing or wrong."""
+        cluster = data.get("cluster") if isinstance(data, Mapping) else None
+        if cluster is not None:
+            if not isinstance(cluster, Mapping):
+                raise ValueError("field 'cluster' is not an object")
+            try:
+                cluster = Cluster.from_dict(cluster)
+            except ValueError as error:
+                raise ValueError(f"cluster: {error}") from None
         return cls(
             post_id=_field(data, "post_id", int),
             category=_field(data, "category", str),
@@ -68,12 +152,70 @@ class DigestEntry:
             terms=tuple(_field(data, "terms", list)),
             entities=tuple((_field(e, "kind", str), _field(e, "value", str))
                            for e in _field(data, "entities", list)),
+            cluster=cluster,
         )
 
 
 @dataclass(frozen=True)
+class Handle:
+    """A seller's contact handle (``kind`` as in ``models.extract``: qq, wechat, telegram,
+    phone, email) with its posts and sources in the period. ``first_seen_at`` is when
+    doxwatch first stored a post with it, maybe long before the period; ``last_seen_at``
+    the latest post of the period with it."""
+
+    kind: str
+    value: str
+    posts: int
+    sources: tuple[str, ...] = ()
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "posts": self.posts,
+                "sources": list(self.sources), "first_seen_at": _iso(self.first_seen_at),
+                "last_seen_at": _iso(self.last_seen_at)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Handle:
+        return cls(kind=_field(data, "kind", str), value=_field(data, "value", str),
+                   posts=_field(data, "posts", int), sources=_strings(data, "sources"),
+                   first_seen_at=_moment(data, "first_seen_at"),
+                   last_seen_at=_moment(data, "last_seen_at"))
+
+
+@dataclass(frozen=True)
+class Seller:
+    """Handles linked by appearing together in a post of the period: as far as the posts
+    tell, one actor. ``posts`` counts the period's posts with any of them."""
+
+    handles: tuple[Handle, ...]
+    posts: int
+    sources: tuple[str, ...] = ()
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"handles": [handle.to_dict() for handle in self.handles], "posts": self.posts,
+                "sources": list(self.sources), "first_seen_at": _iso(self.first_seen_at),
+                "last_seen_at": _iso(self.last_seen_at)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Seller:
+        return cls(handles=tuple(Handle.from_dict(_object(h, "handle"))
+                                 for h in _field(data, "handles", list)),
+                   posts=_field(data, "posts", int), sources=_strings(data, "sources"),
+                   first_seen_at=_moment(data, "first_seen_at"),
+                   last_seen_at=_moment(data, "last_seen_at"))
+
+
+@dataclass(frozen=True)
 class Digest:
-    """The offers flagged since the previous digest. ``id`` is None until ``monitor`` stores it."""
+    """The offers flagged since the previous digest. ``id`` is None until ``monitor`` stores it.
+
+    The fields after ``broken_sources`` describe the whole period, not only the entries
+    shown; left out (None), they are worked out from the entries, as for a digest that shows
+    everything: so a digest built by hand, or stored before they existed, is still whole.
+    """
 
     id: int | None
     created_at: datetime
@@ -81,10 +223,57 @@ class Digest:
     since: datetime | None = None
     # (source, why it looks broken): a quiet digest must not hide a crawl that stopped working
     broken_sources: tuple[tuple[str, str], ...] = ()
+    # flagged posts of the period per category, every category present
+    totals: Mapping[str, int] | None = None
+    # the previous digest's totals; None when there was none (or it did not say)
+    previous_totals: Mapping[str, int] | None = None
+    # ads (clusters of near-duplicate posts) in the period, and how many an earlier digest had
+    cluster_count: int | None = None
+    known_clusters: int | None = None
+    # seller groups, most posts first (perhaps capped), and how many there were in all
+    sellers: tuple[Seller, ...] = ()
+    seller_count: int | None = None
+    # the command that lists every flagged post of the period, when not all are shown
+    rest_command: str | None = None
+
+    def __post_init__(self) -> None:
+        totals = self.totals
+        if totals is None:
+            totals = {category: 0 for category in CATEGORIES}
+            for entry in self.entries:
+                totals[entry.category] += entry.posts
+        object.__setattr__(self, "totals", _category_counts(totals, "totals"))
+        if self.previous_totals is not None:
+            object.__setattr__(self, "previous_totals",
+                               _category_counts(self.previous_totals, "previous_totals"))
+        if self.cluster_count is None:
+            object.__setattr__(self, "cluster_count", len(self.entries))
+        if self.known_clusters is None:
+            object.__setattr__(self, "known_clusters", sum(e.known for e in self.entries))
+        if self.seller_count is None:
+            object.__setattr__(self, "seller_count", len(self.sellers))
 
     @property
     def count(self) -> int:
+        """Entries in the digest (shown); ``total_posts`` counts every post of the period."""
         return len(self.entries)
+
+    @property
+    def total_posts(self) -> int:
+        """Every flagged post of the period, reposts and entries not shown included."""
+        return sum(self._totals.values())
+
+    @property
+    def hidden(self) -> int:
+        """Ads of the period that are not among the entries (over the cap)."""
+        return max(self._int(self.cluster_count) - len(self.entries), 0)
+
+    @property
+    def change(self) -> dict[str, int] | None:
+        """Per category, this period's posts minus the previous digest's (None: no previous)."""
+        if self.previous_totals is None:
+            return None
+        return {c: self._totals[c] - self.previous_totals.get(c, 0) for c in CATEGORIES}
 
     @property
     def key(self) -> str:
@@ -108,27 +297,46 @@ class Digest:
         return {category: entries for category, entries in groups.items() if entries}
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form for the webhook payload and the file channel's ``.json``."""
+        """JSON-safe form for the webhook payload and the file channel's ``.json``
+        (``alerts/schema/digest.schema.json`` describes it)."""
         return {
+            "schema_version": SCHEMA_VERSION,
             "id": self.id,
             "created_at": _iso(self.created_at),
             "since": _iso(self.since),
             "count": self.count,
             "counts": {category: len(entries) for category, entries in self.by_category().items()},
+            "total_posts": self.total_posts,
+            "totals": dict(self._totals),
+            "previous_totals": (dict(self.previous_totals)
+                                if self.previous_totals is not None else None),
+            "change": self.change,
+            "cluster_count": self.cluster_count,
+            "known_clusters": self.known_clusters,
+            "hidden": self.hidden,
+            "rest_command": self.rest_command,
             "entries": [entry.to_dict() for entry in self.entries],
+            "sellers": [seller.to_dict() for seller in self.sellers],
+            "seller_count": self.seller_count,
             "broken_sources": [{"source": source, "reason": reason}
                                for source, reason in self.broken_sources],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Digest:
-        """The digest ``to_dict`` described (``count`` and ``counts`` are derived, not read).
+        """The digest ``to_dict`` described (``count``, ``counts``, ``total_posts``, ``change``
+        and ``hidden`` are derived, not read).
 
         Raises ``ValueError`` naming the first field that is missing or of the wrong type, so
         a damaged stored digest fails its delivery with a reason instead of a ``KeyError``.
+        Fields that digests stored by older versions lack take their defaults.
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"a digest is a JSON object, not {type(data).__name__}")
+        version = _field(data, "schema_version", int, optional=True)
+        if version is not None and version > SCHEMA_VERSION:
+            raise ValueError(f"digest schema_version {version} is newer than this doxwatch "
+                             f"reads ({SCHEMA_VERSION})")
         created_at = _moment(data, "created_at")
         if created_at is None:
             raise ValueError("digest field 'created_at' is missing")
@@ -142,8 +350,43 @@ class Digest:
                 raise ValueError(f"digest entry {index}: {error}") from None
         broken = tuple((_field(b, "source", str), _field(b, "reason", str))
                        for b in data.get("broken_sources") or ())  # absent in older digests
-        return cls(id=_field(data, "id", int, optional=True), created_at=created_at,
-                   entries=tuple(entries), since=_moment(data, "since"), broken_sources=broken)
+        sellers = []
+        for index, seller in enumerate(data.get("sellers") or ()):
+            try:
+                sellers.append(Seller.from_dict(_object(seller, "seller")))
+            except ValueError as error:
+                raise ValueError(f"digest seller {index}: {error}") from None
+        return cls(
+            id=_field(data, "id", int, optional=True), created_at=created_at,
+            entries=tuple(entries), since=_moment(data, "since"), broken_sources=broken,
+            totals=_field(data, "totals", dict, optional=True),
+            previous_totals=_field(data, "previous_totals", dict, optional=True),
+            cluster_count=_field(data, "cluster_count", int, optional=True),
+            known_clusters=_field(data, "known_clusters", int, optional=True),
+            sellers=tuple(sellers),
+            seller_count=_field(data, "seller_count", int, optional=True),
+            rest_command=_field(data, "rest_command", str, optional=True),
+        )
+
+    @property
+    def _totals(self) -> Mapping[str, int]:
+        assert self.totals is not None  # filled in by __post_init__
+        return self.totals
+
+    @staticmethod
+    def _int(value: int | None) -> int:
+        assert value is not None  # filled in by __post_init__
+        return value
+
+
+def _category_counts(counts: Mapping[str, Any], name: str) -> dict[str, int]:
+    """``counts`` with every category (0 where absent); ValueError on another key or value."""
+    for key, value in counts.items():
+        if key not in CATEGORIES:
+            raise ValueError(f"field {name!r}: unknown category {key!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"field {name!r}: {key} is not a count")
+    return {category: counts.get(category, 0) for category in CATEGORIES}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -157,6 +400,19 @@ def _field(data: Mapping[str, Any], key: str, kind: type, *, optional: bool = Fa
     # bool is an int to Python, never an id
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ValueError(f"field {key!r} is missing or not {kind.__name__}")
+    return value
+
+
+def _strings(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    values = _field(data, key, list)
+    if not all(isinstance(value, str) for value in values):
+        raise ValueError(f"field {key!r} is not a list of strings")
+    return tuple(values)
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"a {what} is a JSON object, not {type(value).__name__}")
     return value
 
 

@@ -1,4 +1,13 @@
-"""Render a Digest as plain text, Markdown or HTML with the Jinja2 templates beside this module.
+"""Render a Digest as plain text, Markdown or HTML with the Jinja2 templates beside this module,
+or as JSON (``Digest.to_dict``, versioned and described by ``alerts/schema/digest.schema.json``).
+
+Every format says the same, in the same order, so that an analyst can act in two minutes: the
+period; the broken sources; the flagged posts per category with the change since the
+previous digest, how many distinct ads they are and how many of those an earlier digest had;
+the most severe ads (category, then score), each once with where and how often it appeared,
+marked new or known; how many ads are not shown and the command that lists them; and the
+sellers, each a group of linked handles with posts, sources, first and last seen. An empty
+period is one line.
 
 Everything an entry carries was scraped from hostile pages, so every value a template prints
 goes through the environment's ``finalize`` hook, not through filters a template author could
@@ -10,6 +19,7 @@ http(s) URLs.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -21,7 +31,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from alerts.digest import Digest, DigestEntry
+from alerts.digest import Digest, DigestEntry, Handle, Seller
 from models import CATEGORIES
 
 CATEGORY_LABELS: dict[str, str] = {
@@ -46,6 +56,9 @@ _CONTACT_NAMES = {"qq": "QQ", "wechat": "WeChat", "telegram": "Telegram", "phone
 TITLE_LIMIT = 200
 EXCERPT_LIMIT = 300
 FIELD_LIMIT = 500
+# Sellers in a message (the JSON has every one the digest holds), and handles per seller.
+SELLER_LIMIT = 20
+HANDLE_LIMIT = 10
 
 _LINK_SCHEMES = ("http", "https")
 # Characters kept as they are in a link target; everything else (spaces, quotes, <, >, non-ASCII)
@@ -58,10 +71,15 @@ _MD_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 
 def headline(digest: Digest) -> str:
-    """'7 new offers', '1 new offer' or 'No new offers': the subject line and the title."""
-    if digest.count == 0:
+    """'7 new offers', '1 new offer', '12 new offers (9 distinct)' or 'No new offers': the
+    subject line and the title. Counts every flagged post of the period, shown or not."""
+    total = digest.total_posts
+    if total == 0:
         return "No new offers"
-    return f"{digest.count} new offer{'' if digest.count == 1 else 's'}"
+    text = f"{total} new offer{'' if total == 1 else 's'}"
+    if digest.cluster_count is not None and digest.cluster_count < total:
+        text += f" ({digest.cluster_count} distinct)"
+    return text
 
 
 def render_text(digest: Digest) -> str:
@@ -77,6 +95,86 @@ def render_markdown(digest: Digest) -> str:
 def render_html(digest: Digest) -> str:
     """A self-contained HTML document with inline CSS, for e-mail clients and browsers."""
     return _render(environment("html"), "digest.html.j2", digest)
+
+
+def render_json(digest: Digest) -> str:
+    """The digest as JSON for SIEM/SOAR tools: ``Digest.to_dict``, schema version 1."""
+    return json.dumps(digest.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def period(digest: Digest) -> str:
+    """'2026-11-22 09:00+08:00 → 2026-11-23 09:00+08:00', or 'until …' for the first digest."""
+    if digest.since is None:
+        return f"until {when(digest.created_at)} (the first digest)"
+    return f"{when(digest.since)} → {when(digest.created_at)}"
+
+
+def change(value: int | None) -> str:
+    """'+3', '−2' or '±0' (a change since the previous digest); '' when there was none."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "±0"
+    return f"+{value}" if value > 0 else f"−{-value}"
+
+
+def totals(digest: Digest) -> list[tuple[str, int, str]]:
+    """(category label, posts in the period, change since the previous digest), every category."""
+    changes = digest.change or {}
+    assert digest.totals is not None
+    return [(CATEGORY_LABELS.get(category, category), digest.totals.get(category, 0),
+             change(changes.get(category)))
+            for category in CATEGORIES]
+
+
+def summary(digest: Digest) -> str:
+    """'12 posts are 9 distinct ads; 2 were in an earlier digest.'"""
+    posts, ads = digest.total_posts, digest.cluster_count or 0
+    text = f"{posts} post{'' if posts == 1 else 's'}"
+    text += f" {'is' if posts == 1 else 'are'} {ads} distinct ad{'' if ads == 1 else 's'}"
+    known = digest.known_clusters or 0
+    if known:
+        text += f"; {known} {'was' if known == 1 else 'were'} in an earlier digest"
+    return text + "."
+
+
+def sightings(entry: DigestEntry) -> str | None:
+    """'3 posts in this period: forum 2, tg 1' when the ad appeared more than once."""
+    cluster = entry.cluster
+    if cluster is None or cluster.posts <= 1:
+        return None
+    places = ", ".join(f"{source} {posts}" for source, posts in cluster.sources)
+    return f"{cluster.posts} posts in this period: {places}"
+
+
+def novelty(entry: DigestEntry) -> str | None:
+    """'NEW', or 'KNOWN: seen before, first on 2026-11-01 (4 earlier posts)'; None for an
+    entry that does not say (a digest stored before reposts were tracked)."""
+    cluster = entry.cluster
+    if cluster is None:
+        return None
+    if not cluster.known:
+        return "NEW"
+    first = cluster.first_seen_at.date().isoformat() if cluster.first_seen_at else "unknown"
+    earlier = cluster.earlier_posts
+    return (f"KNOWN: seen before, first on {first} "
+            f"({earlier} earlier post{'' if earlier == 1 else 's'})")
+
+
+def handle_text(handle: Handle) -> str:
+    """'QQ 10001', 'WeChat face_pass', 'Telegram @med_rec'."""
+    return _entity_text(handle.kind, handle.value)
+
+
+def seller_name(seller: Seller) -> str:
+    """The seller's handles joined with ' + ', the first HANDLE_LIMIT of them."""
+    names = [handle_text(handle) for handle in seller.handles[:HANDLE_LIMIT]]
+    more = len(seller.handles) - HANDLE_LIMIT
+    return " + ".join(names) + (f" + {more} more" if more > 0 else "")
+
+
+def seen_span(first: datetime | None, last: datetime | None) -> str:
+    return f"first seen {when(first)}, last {when(last)}"
 
 
 def link_target(url: str | None) -> str | None:
@@ -116,6 +214,11 @@ def _escape_line_start(match: re.Match[str]) -> str:
 
 class MarkdownText(str):
     """Markdown built by this module from checked parts; the Markdown finalize lets it through."""
+
+
+def _markdown_code(text: str | None) -> str:
+    """Our own text (a command) as a Markdown code span; backticks cannot end it early."""
+    return MarkdownText("`" + clean(text or "").replace("`", "'") + "`")
 
 
 def _markdown_link(url: str | None) -> str:
@@ -158,12 +261,19 @@ def _entity_text(kind: str, value: str) -> str:
 
 
 def _render(jinja: Environment, template: str, digest: Digest) -> str:
+    assert digest.totals is not None
+    # (category, label, entries shown, posts of the period in that category)
     groups = [
-        (category, CATEGORY_LABELS.get(category, category), entries)
+        (category, CATEGORY_LABELS.get(category, category), entries,
+         max(digest.totals.get(category, 0), sum(entry.posts for entry in entries)))
         for category, entries in digest.by_category().items()
     ]
     return jinja.get_template(template).render(
-        digest=digest, groups=groups, headline=headline(digest), categories=CATEGORIES
+        digest=digest, groups=groups, headline=headline(digest), categories=CATEGORIES,
+        empty=digest.total_posts == 0 and not digest.entries, period=period(digest),
+        totals=totals(digest), summary=summary(digest),
+        sellers=digest.sellers[:SELLER_LIMIT],
+        more_sellers=max((digest.seller_count or 0) - min(len(digest.sellers), SELLER_LIMIT), 0),
     )
 
 
@@ -178,10 +288,13 @@ def _environment(*, finalize: Callable[[object], object], autoescape: object) ->
         keep_trailing_newline=True,
     )
     jinja.filters.update(
-        percent=percent, when=when, clip=clip, link_target=link_target, md_link=_markdown_link
+        percent=percent, when=when, clip=clip, link_target=link_target, md_link=_markdown_link,
+        md_code=_markdown_code,
     )
     jinja.globals.update(
-        entity_groups=entity_groups, TITLE_LIMIT=TITLE_LIMIT, EXCERPT_LIMIT=EXCERPT_LIMIT
+        entity_groups=entity_groups, TITLE_LIMIT=TITLE_LIMIT, EXCERPT_LIMIT=EXCERPT_LIMIT,
+        sightings=sightings, novelty=novelty, handle_text=handle_text, seller_name=seller_name,
+        seen_span=seen_span, HANDLE_LIMIT=HANDLE_LIMIT,
     )
     return jinja
 

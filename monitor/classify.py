@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from models.extract import extract_entities
 from models.predict import Classifier, Judgement
 from monitor.db import Database
+from monitor.db.queries import upsert_insert
 from monitor.db.schema import Entity, Post, Prediction
+from monitor.ingest import undecodable
 
 BATCH = 256
 MAX_INPUT_CHARS = 100_000
@@ -55,14 +57,23 @@ def classify_pending(db: Database, classifier: Classifier) -> ClassifyReport:
                 break
             judgements = classifier.predict([post_text(p) for p in posts])
             for post, judgement in zip(posts, judgements, strict=True):
-                store_judgement(session, post, classifier.version, judgement)
-                flagged += judgement.is_offer
-            classified += len(posts)
+                if store_judgement(session, post, classifier.version, judgement):
+                    flagged += judgement.is_offer
+                    classified += 1
     return ClassifyReport(classifier.version, classified, flagged)
 
 
-def store_judgement(session: Session, post: Post, version: str, judgement: Judgement) -> None:
-    session.add(Prediction(
+def store_judgement(session: Session, post: Post, version: str, judgement: Judgement) -> bool:
+    """Store what ``version`` said of ``post`` and, for an offer, its entities; False if
+    another process stored that judgement first.
+
+    Two `doxwatch classify` runs (or two crawls finishing in the same minute inside
+    `doxwatch run`) may judge the same pending posts at once: every row goes in with
+    ``ON CONFLICT DO NOTHING`` on its unique key, so the second writer simply finds the
+    work done instead of failing on the constraint.
+    """
+    dialect = session.get_bind().dialect.name
+    stored = session.execute(upsert_insert(dialect, Prediction).values(
         post_id=post.id,
         model_version=version,
         scores=judgement.scores,
@@ -70,17 +81,16 @@ def store_judgement(session: Session, post: Post, version: str, judgement: Judge
         is_offer=judgement.is_offer,
         terms=[[term, round(weight, 4)] for term, weight in judgement.terms],
         created_at=datetime.now(UTC),
-    ))
-    if not judgement.is_offer:
-        return
-    known = {tuple(row) for row in session.execute(
-        select(Entity.kind, Entity.value).where(Entity.post_id == post.id)
-    )}
-    for entity in extract_entities(post_text(post)):
-        key = (entity.kind, entity.value[:512])
-        if key not in known:
-            known.add(key)
-            session.add(Entity(post_id=post.id, kind=key[0], value=key[1]))
+    ).on_conflict_do_nothing(index_elements=["post_id", "model_version"])
+        .returning(Prediction.id)).first() is not None
+    if not stored or not judgement.is_offer:
+        return stored
+    entities = {(e.kind, e.value[:512]) for e in extract_entities(post_text(post))}
+    if entities:
+        session.execute(upsert_insert(dialect, Entity).values(
+            [{"post_id": post.id, "kind": kind, "value": value} for kind, value in entities]
+        ).on_conflict_do_nothing(index_elements=["post_id", "kind", "value"]))
+    return True
 
 
 def judgement_record(judgement: Judgement, *, explain: bool) -> dict:
@@ -126,6 +136,8 @@ def classify_lines(classifier: Classifier, lines: Iterable[str], *,
 
 
 def _parse_line(number: int, raw: str) -> tuple[object, str] | LineResult:
+    if problem := undecodable(raw):
+        return _error_line(None, f"line {number}: {problem}")
     try:
         record = json.loads(raw)
     except json.JSONDecodeError as error:

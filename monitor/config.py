@@ -35,14 +35,14 @@ from monitor.paths import default_database_url
 MAX_NAME_LENGTH = 128  # the width of the name columns in the database
 
 
-def _version() -> str:
+def package_version() -> str:
     try:
         return metadata.version("doxwatch")
     except metadata.PackageNotFoundError:  # running from a source tree that is not installed
         return "0+unknown"
 
 
-DEFAULT_USER_AGENT = f"doxwatch/{_version()} (+https://github.com/doxwatch/doxwatch)"
+DEFAULT_USER_AGENT = f"doxwatch/{package_version()} (+https://github.com/doxwatch/doxwatch)"
 
 
 class ConfigError(UsageProblem):

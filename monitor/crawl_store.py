@@ -7,14 +7,15 @@ load nowhere else in ``monitor``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.db import Database, open_database
+from monitor.db.queries import upsert_insert
 from monitor.db.schema import Post, Source, SourceMark
 from monitor.db.types import utcnow
 from monitor.errors import DoxwatchError
@@ -63,9 +64,8 @@ def source_id(db: Database, name: str) -> int:
 
 def store_mark(db: Database, source: int, item: MarkItem) -> None:
     """Insert or replace the mark (one statement, so concurrent workers cannot collide)."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(SourceMark).values(source_id=source, key=item.key[:512],
-                                                  value=item.value, updated_at=utcnow())
+    statement = upsert_insert(db.engine.dialect.name, SourceMark).values(
+        source_id=source, key=item.key[:512], value=item.value, updated_at=utcnow())
     with db.session() as session:
         session.execute(statement.on_conflict_do_update(
             index_elements=[SourceMark.source_id, SourceMark.key],
@@ -73,27 +73,42 @@ def store_mark(db: Database, source: int, item: MarkItem) -> None:
 
 
 class StorePipeline:
-    """The item pipeline of a crawl: every post and mark is committed as it arrives.
+    """The item pipeline of a crawl: posts are committed in small batches, marks in order.
 
-    So if the process dies mid-crawl, what was fetched so far is kept, and a mark (which
-    a spider yields after the posts it covers) is never stored before them. Settings:
+    A commit per post cost more than fetching and parsing a page (``benchmarks/crawl.py``),
+    and it runs in the crawl's only thread, so posts wait in memory until
+    :data:`BATCH` of them are there, :data:`FLUSH_SECONDS` have passed, a mark arrives,
+    the spider goes idle or closes. A mark (which a spider yields after the posts it
+    covers) is stored only after the posts before it: if the process dies mid-crawl, the
+    posts still waiting are lost with their thread's mark, so the next crawl fetches that
+    thread again; nothing is marked as done that was not stored. Settings:
     ``DOXWATCH_DATABASE_URL``; the spider's ``source_name`` names the source row, which
     the parent process created before the crawl. The ``spider`` arguments are optional:
     Scrapy 2.13+ no longer passes them, older Scrapy does.
     """
+
+    BATCH = 50
+    FLUSH_SECONDS = 2.0
 
     def __init__(self, database_url: str, crawler: Any) -> None:
         self.database_url = database_url
         self.crawler = crawler
         self.db: Database | None = None
         self.source_id: int | None = None
+        self.waiting: list[PostItem] = []
+        self.oldest = 0.0  # time.monotonic() when the first waiting post came
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
         url = crawler.settings.get("DOXWATCH_DATABASE_URL")
         if not url:
             raise DoxwatchError("the crawl has no DOXWATCH_DATABASE_URL setting: nowhere to store")
-        return cls(url, crawler)
+        pipeline = cls(url, crawler)
+        if getattr(crawler, "signals", None) is not None:
+            from scrapy import signals
+
+            crawler.signals.connect(pipeline.flush, signal=signals.spider_idle)
+        return pipeline
 
     def open_spider(self, spider: Any = None) -> None:
         spider = spider or self.crawler.spider
@@ -107,15 +122,32 @@ class StorePipeline:
 
     def process_item(self, item: PostItem | MarkItem, spider: Any = None) -> Any:
         if isinstance(item, MarkItem):
+            self.flush()
             store_mark(self.db, self.source_id, item)
             return item
+        if not self.waiting:
+            self.oldest = time.monotonic()
+        self.waiting.append(item)
+        if len(self.waiting) >= self.BATCH or time.monotonic() - self.oldest >= self.FLUSH_SECONDS:
+            self.flush()
+        return item
+
+    def flush(self, *_: Any) -> None:
+        """Store the waiting posts in one transaction."""
+        if not self.waiting or self.db is None:
+            return
+        new = 0
         with self.db.session() as session:
             source = session.get_one(Source, self.source_id)
-            new = upsert_post(session, source, asdict(item))
-        self.crawler.stats.inc_value("doxwatch/new_posts" if new else "doxwatch/updated_posts")
-        return item
+            for item in self.waiting:
+                new += upsert_post(session, source, asdict(item))
+        stats = self.crawler.stats
+        stats.inc_value("doxwatch/new_posts", new)
+        stats.inc_value("doxwatch/updated_posts", len(self.waiting) - new)
+        self.waiting = []
 
     def close_spider(self, spider: Any = None) -> None:
         if self.db is not None:
+            self.flush()
             self.db.dispose()
             self.db = None

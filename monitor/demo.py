@@ -7,6 +7,7 @@ for the occasion, so what the demo shows is what a deployment does.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from monitor.scheduler import classify
 @dataclass(frozen=True)
 class DemoReport:
     site: str
-    database_url: str
+    database_url: str | None  # None: the throw-away database was removed
     output_dir: Path
     crawls: list[CrawlSummary]
     classified: ClassifyReport
@@ -57,6 +58,9 @@ def demo_config(base_url: str, database_url: str, output_dir: Path) -> Config:
 
 def run_demo(db_path: Path | None = None, output_dir: Path | None = None, *,
              debug: bool = False) -> DemoReport:
+    """Crawl, classify and digest the demo site. Without ``db_path`` the database is
+    thrown away afterwards; the digest files stay (in a temporary directory without
+    ``output_dir``), since showing them is the point."""
     workdir = Path(tempfile.mkdtemp(prefix="doxwatch-demo-"))
     database_url = f"sqlite:///{(db_path or workdir / 'demo.db').resolve()}"
     output_dir = (output_dir or workdir).resolve()
@@ -69,4 +73,15 @@ def run_demo(db_path: Path | None = None, output_dir: Path | None = None, *,
         digest = run_digest(config, db, classified.model_version)
     finally:
         db.dispose()
-    return DemoReport(base_url, database_url, output_dir, crawls, classified, digest)
+        if db_path is None:
+            _remove_database(workdir / "demo.db")
+            if output_dir != workdir.resolve():
+                shutil.rmtree(workdir, ignore_errors=True)
+    return DemoReport(base_url, database_url if db_path else None, output_dir, crawls,
+                      classified, digest)
+
+
+def _remove_database(path: Path) -> None:
+    """An SQLite file and its WAL companions."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        (path.parent / name).unlink(missing_ok=True)

@@ -9,27 +9,52 @@ retried by the next run; one that succeeded is never sent again; a post belongs 
 digest only (a unique constraint), so nothing is sent twice and nothing is lost. A
 crash between a send and its record can repeat that one send: webhook receivers get an
 ``Idempotency-Key`` and mail a stable ``Message-ID`` to recognise it.
+
+What a digest holds (see ``alerts.digest``): every flagged post of the period is counted
+(``totals``, beside the previous digest's) and taken into the digest, but near-duplicates
+collapse into one entry per ad (``monitor.clusters``), and only the ``[digest]
+max_entries`` most severe ads are shown: primary category in ``CATEGORIES`` order, then
+that category's score. The rest are in the digest all the same (never sent again, never
+lost), and the digest says how many and which command lists them. Sellers are the
+contact handles of the period's posts, grouped by the posts that link them.
 """
 
 from __future__ import annotations
 
+import gc
+import heapq
+import json
 import os
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, Text, and_, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from alerts.channels import Channel, build_channel
-from alerts.digest import Digest, DigestEntry
+from alerts.digest import Cluster, Digest, DigestEntry, Handle, Seller
 from alerts.errors import AlertsError, NotConfigured
 from alerts.render import render_text
+from models import CATEGORIES
+from models.extract import extract_entities
 from models.predict import Classifier
-from monitor.classify import pending_posts, post_text
+from monitor.classify import pending_posts
+from monitor.classify import post_text as judged_text
+from monitor.cluster_text import Features
+from monitor.clusters import (
+    Clustering,
+    cluster_posts,
+    earlier_posts,
+    insert_rows,
+    post_text,
+    store_clusters,
+)
 from monitor.config import ChannelConfig, Config, ConfigError
 from monitor.db import Database
 from monitor.db.schema import (
@@ -41,10 +66,15 @@ from monitor.db.schema import (
     Prediction,
     Source,
 )
+from monitor.db.types import as_utc
 from monitor.health import source_health
 
 EXCERPT_CHARS = 300
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The entity kinds that are a seller's contact (models.extract.KINDS): what sellers are made of.
+CONTACT_KINDS = ("qq", "wechat", "telegram", "phone", "email")
+_CHUNK = 500  # ids per IN (...) query
+_SEVERITY = {category: position for position, category in enumerate(CATEGORIES)}
 
 
 @dataclass(frozen=True)
@@ -86,17 +116,22 @@ def run_digest(config: Config, db: Database, version: str, *,
 def preview_digest(config: Config, db: Database, classifier: Classifier,
                    now: datetime | None = None) -> Digest:
     """What the next digest would hold, judging unjudged posts in memory; writes nothing."""
-    with db.session() as session:
-        entries = _candidate_entries(session, classifier.version, config.digest.max_entries)
+    with _collector_paused(), db.session() as session:
+        extra = []
         for post in pending_posts(session, classifier.version, limit=config.digest.max_entries):
-            judgement = classifier.predict_one(post_text(post))
+            text = judged_text(post)
+            judgement = classifier.predict_one(text)
             if judgement.is_offer:
-                entries.append(_entry(session, post, judgement.labels, judgement.scores,
-                                      [t for t, _ in judgement.terms]))
-        digest = Digest(id=None, created_at=now or _now(), entries=tuple(entries),
-                        since=_last_digest_time(session),
-                        broken_sources=broken_sources(session, config))
-        return in_timezone(digest, config.digest.timezone)
+                extra.append(_Flagged(
+                    id=post.id, source=session.get_one(Source, post.source_id).name,
+                    title=post.title, text=post.text, first_seen_at=post.first_seen_at,
+                    scores=dict(judgement.scores), labels=tuple(judgement.labels),
+                    url=post.url, posted_at=post.posted_at,
+                    terms=tuple(term for term, _ in judgement.terms),
+                    entities=tuple((e.kind, e.value) for e in extract_entities(text))))
+        built = _build_digest(session, config, classifier.version, now or _now(),
+                              _last_digest_time(session), extra)
+        return in_timezone(built.digest, config.digest.timezone)
 
 
 def broken_sources(session: Session, config: Config) -> tuple[tuple[str, str], ...]:
@@ -109,68 +144,363 @@ def broken_sources(session: Session, config: Config) -> tuple[tuple[str, str], .
 def _store_new_digest(db: Database, config: Config, version: str,
                       channel_names: Sequence[str], now: datetime | None) -> Digest | None:
     """Build the digest of the flagged posts no digest holds yet and store it whole, with
-    its posts and one pending delivery per channel, in one transaction."""
-    with db.session() as session:
-        entries = _candidate_entries(session, version, config.digest.max_entries)
-        if not entries and not config.digest.send_empty:
-            return None
+    all its posts (shown or not), their clusters and one pending delivery per channel, in
+    one transaction."""
+    with _collector_paused(), db.session() as session:
         created = now or _now()
-        record = DigestRecord(created_at=created, since=_last_digest_time(session),
-                              entry_count=len(entries), text="", payload={})
+        since = _last_digest_time(session)
+        built = _build_digest(session, config, version, created, since)
+        if not built.posts and not config.digest.send_empty:
+            return None
+        record = DigestRecord(created_at=created, since=since, entry_count=len(built.posts),
+                              text="", payload={})
         session.add(record)
         session.flush()
-        digest = Digest(id=record.id, created_at=created, entries=tuple(entries),
-                        since=record.since, broken_sources=broken_sources(session, config))
+        digest = replace(built.digest, id=record.id)
         record.text = render_text(in_timezone(digest, config.digest.timezone))
         record.payload = digest.to_dict()
-        for entry in entries:
-            session.add(DigestPost(digest_id=record.id, post_id=entry.post_id,
-                                   category=entry.category))
+        _record_posts(session, record.id, built.posts)
+        store_clusters(session, built.clustering)
         for name in channel_names:
             session.add(Delivery(digest_id=record.id, channel=name, status="pending",
                                  attempts=0, created_at=created, updated_at=created))
+        del built  # the posts go before the collector resumes
         return digest
 
 
-def _candidate_entries(session: Session, version: str, limit: int) -> list[DigestEntry]:
-    """Flagged posts not yet in any digest, strongest first; the rest wait for the next."""
-    in_digest = select(DigestPost.post_id)
-    rows = session.execute(
-        select(Post, Prediction)
+def _record_posts(session: Session, digest_id: int, posts: Sequence[_Flagged]) -> None:
+    """Every post of the period goes into the digest, shown or not."""
+    insert_rows(session, "digest_posts", ("digest_id", "post_id", "category"),
+                ("integer", "integer", "text"),
+                [(digest_id, post.id, post.category) for post in posts])
+
+
+# --- building the digest ------------------------------------------------------------------
+
+
+class _Flagged:
+    """A flagged post on its way into a digest. ``url`` … ``entities`` are read only for the
+    posts that are shown (None: not read yet). A plain class with slots: there are
+    100,000 of them in a large digest, and a dataclass's __post_init__ costs a call each."""
+
+    __slots__ = ("id", "source", "title", "text", "first_seen_at", "scores", "labels", "url",
+                 "posted_at", "terms", "entities", "category", "rank")
+
+    def __init__(self, id: int, source: str, title: str | None, text: str,
+                 first_seen_at: datetime, scores: dict[str, float], labels: tuple[str, ...],
+                 url: str | None = None, posted_at: datetime | None = None,
+                 terms: tuple[str, ...] | None = None,
+                 entities: tuple[tuple[str, str], ...] | None = None) -> None:
+        self.id, self.source, self.title, self.text = id, source, title, text
+        self.first_seen_at, self.scores, self.labels = first_seen_at, scores, labels
+        self.url, self.posted_at, self.terms, self.entities = url, posted_at, terms, entities
+        # the primary category: the highest-scoring label (any category if none, defensively)
+        if len(labels) == 1:
+            category = labels[0]
+        else:
+            category = max(labels or CATEGORIES, key=lambda label: scores.get(label, 0.0))
+        self.category = category
+        # severity: category in CATEGORIES order, then that category's score, then age
+        self.rank = (_SEVERITY[category], -scores.get(category, 0.0), id)
+
+
+def _severity(post: _Flagged) -> tuple[int, float, int]:
+    return post.rank
+
+
+@dataclass(frozen=True)
+class _Built:
+    digest: Digest
+    posts: list[_Flagged]       # every post of the period, shown or not
+    clustering: Clustering
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a digest is built and stored: it makes
+    hundreds of thousands of objects that live until the digest is stored, none in a cycle,
+    and each collection would walk them all again. They are freed, by reference counting,
+    before the collector resumes."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _build_digest(session: Session, config: Config, version: str, created: datetime,
+                  since: datetime | None, extra: Sequence[_Flagged] = ()) -> _Built:
+    """The digest of every flagged post no digest holds (and ``extra``, judged in memory).
+
+    The feature texts of the posts are started first (a helper process takes most of them
+    when there are many), and the sellers are worked out meanwhile."""
+    posts = _flagged(session, version) + list(extra)
+    texts = [(post.id, post_text(post.title, post.text)) for post in posts]
+    features = Features([text for _, text in texts])  # with many, a helper process starts
+    contacts = _contacts(session, [post.id for post in posts if post.entities is None])
+    for post in extra:
+        contacts[post.id] = [(k, v) for k, v in post.entities or () if k in CONTACT_KINDS]
+    sellers, seller_count = _sellers(session, posts, contacts, config.digest.max_entries)
+    clustering = cluster_posts(session, texts, features.result())
+
+    members: dict[int, list[_Flagged]] = {}
+    for post in posts:
+        members.setdefault(clustering.cluster_of[post.id], []).append(post)
+    # each ad is led by its most severe post; only the max_entries most severe ads are shown
+    leads = ((group[0] if len(group) == 1 else min(group, key=_severity), cluster_id, group)
+             for cluster_id, group in members.items())
+    shown = heapq.nsmallest(config.digest.max_entries, leads, key=lambda ad: ad[0].rank)
+    _read_details(session, version, [lead for lead, _, _ in shown])
+    earlier = earlier_posts(session, [c for _, c, _ in shown if c in clustering.known])
+    entries = tuple(_entry(lead, _cluster(cluster_id, group, earlier.get(cluster_id)))
+                    for lead, cluster_id, group in shown)
+
+    digest = Digest(
+        id=None, created_at=created, entries=entries, since=since,
+        broken_sources=broken_sources(session, config),
+        totals=Counter(post.category for post in posts),
+        previous_totals=_previous_totals(session),
+        cluster_count=len(members),
+        known_clusters=sum(cluster_id in clustering.known for cluster_id in members),
+        sellers=sellers, seller_count=seller_count,
+        rest_command=(_rest_command(since, len(posts), config.digest.timezone)
+                      if len(shown) < len(members) else None),
+    )
+    return _Built(digest, posts, clustering)
+
+
+def _in_no_digest() -> Any:
+    return select(DigestPost.post_id)
+
+
+def _flagged(session: Session, version: str) -> list[_Flagged]:
+    """Every post this model flags that no digest holds yet, oldest first.
+
+    Read through Core with the JSON columns as text: at 100,000 rows the ORM's row handling
+    and the JSON type's result processing are most of the time."""
+    sources = dict(session.execute(select(Source.id, Source.name)).all())
+    rows = session.connection().execute(
+        select(Post.id, Post.source_id, Post.title, Post.text,
+               type_coerce(Post.first_seen_at, String),
+               cast(Prediction.scores, Text), cast(Prediction.labels, Text))
         .join(Prediction, and_(Prediction.post_id == Post.id,
                                Prediction.model_version == version))
-        .where(Prediction.is_offer.is_(True), Post.id.not_in(in_digest))
-        .order_by(Post.id)
-    ).all()
-    ranked = sorted(rows, key=lambda row: -max(row[1].scores.values()))[:limit]
-    return [
-        _entry(session, post, prediction.labels, prediction.scores,
-               [term for term, _ in prediction.terms or []])
-        for post, prediction in sorted(ranked, key=lambda row: row[0].id)
-    ]
+        .where(Prediction.is_offer.is_(True), Post.id.not_in(_in_no_digest()))
+        .order_by(Post.id)).all()
+    # every row's scores and labels in one parse: one call instead of 200,000
+    parsed = json.loads("[" + ",".join(f"{scores},{labels}" for *_, scores, labels in rows)
+                        + "]")
+    return [_Flagged(post_id, sources[source_id], title, text, _utc(first_seen),
+                     parsed[2 * index], tuple(parsed[2 * index + 1]))
+            for index, (post_id, source_id, title, text, first_seen, _, _) in enumerate(rows)]
 
 
-def _entry(session: Session, post: Post, labels: Sequence[str], scores: Mapping[str, float],
-           terms: Sequence[str]) -> DigestEntry:
-    source = session.get(Source, post.source_id)
-    entities = session.execute(
-        select(Entity.kind, Entity.value).where(Entity.post_id == post.id)
-        .order_by(Entity.kind, Entity.value)
-    ).all()
-    labels = tuple(labels)
+def _utc(value: str | datetime) -> datetime:
+    """A timestamp as the driver returned it, aware in UTC: SQLite gives the stored text
+    (naive UTC, as ``UTCDateTime`` writes it), PostgreSQL an aware datetime. Parsing the text
+    with ``fromisoformat`` is ten times quicker than the type's result processing."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return as_utc(value)
+
+
+def _contacts(session: Session, post_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    """The contact handles of those posts, by post id: read by ranges of ids (new posts
+    have neighbouring ids) and kept for the posts asked for, which at 100,000 posts is three
+    times quicker than joining the judgements again."""
+    wanted = set(post_ids)
+    found: dict[int, list[tuple[str, str]]] = {}
+    for low, high in _id_ranges(sorted(wanted)):
+        rows = session.connection().execute(
+            select(Entity.post_id, Entity.kind, Entity.value)
+            .where(Entity.post_id.between(low, high), Entity.kind.in_(CONTACT_KINDS))).all()
+        for post_id, kind, value in rows:
+            if post_id in wanted:
+                found.setdefault(post_id, []).append((kind, value))
+    for handles in found.values():
+        handles.sort()
+    return found
+
+
+def _id_ranges(ids: Sequence[int], gap: int = 10_000) -> list[tuple[int, int]]:
+    """Sorted ids as (first, last) ranges, a new one wherever ``gap`` ids are missing."""
+    ranges: list[tuple[int, int]] = []
+    for post_id in ids:
+        if ranges and post_id - ranges[-1][1] <= gap:
+            ranges[-1] = (ranges[-1][0], post_id)
+        else:
+            ranges.append((post_id, post_id))
+    return ranges
+
+
+def _read_details(session: Session, version: str, posts: Sequence[_Flagged]) -> None:
+    """Link, time, terms and every entity, for the posts that are shown."""
+    wanted = {post.id: post for post in posts if post.url is None}
+    ids = sorted(wanted)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for post_id, url, posted_at in session.execute(
+                select(Post.id, Post.url, Post.posted_at).where(Post.id.in_(chunk))):
+            wanted[post_id].url, wanted[post_id].posted_at = url, posted_at
+        for post_id, terms in session.execute(
+                select(Prediction.post_id, Prediction.terms)
+                .where(Prediction.post_id.in_(chunk), Prediction.model_version == version)
+        ):
+            wanted[post_id].terms = tuple(term for term, _ in terms or [])
+        entities: dict[int, list[tuple[str, str]]] = {}
+        for post_id, kind, value in session.execute(
+                select(Entity.post_id, Entity.kind, Entity.value).where(Entity.post_id.in_(chunk))
+                .order_by(Entity.post_id, Entity.kind, Entity.value)):
+            entities.setdefault(post_id, []).append((kind, value))
+        for post_id in chunk:
+            wanted[post_id].entities = tuple(entities.get(post_id, ()))
+
+
+def _cluster(cluster_id: int, group: Sequence[_Flagged],
+             earlier: tuple[int, datetime] | None) -> Cluster:
+    sources = Counter(post.source for post in group)
+    return Cluster(
+        id=cluster_id, posts=len(group),
+        sources=tuple(sorted(sources.items(), key=lambda item: (-item[1], item[0]))),
+        first_seen_at=earlier[1] if earlier else min(post.first_seen_at for post in group),
+        known=earlier is not None, earlier_posts=earlier[0] if earlier else 0,
+    )
+
+
+def _entry(post: _Flagged, cluster: Cluster) -> DigestEntry:
     return DigestEntry(
         post_id=post.id,
-        category=max(labels, key=lambda label: scores.get(label, 0.0)),
-        labels=labels,
-        source=source.name,
-        url=post.url,
+        category=post.category,
+        labels=post.labels,
+        source=post.source,
+        url=post.url or "",
         title=post.title,
         posted_at=post.posted_at,
         excerpt=_excerpt(post.text),
-        scores=dict(scores),
-        terms=tuple(terms),
-        entities=tuple((kind, value) for kind, value in entities),
+        scores=dict(post.scores),
+        terms=post.terms or (),
+        entities=post.entities or (),
+        cluster=cluster,
     )
+
+
+def _sellers(session: Session, posts: Sequence[_Flagged],
+             contacts: Mapping[int, Sequence[tuple[str, str]]],
+             limit: int) -> tuple[tuple[Seller, ...], int]:
+    """The period's handles, grouped: two handles in one post are linked (union-find), and
+    linked handles are one seller. The ``limit`` sellers with most posts (then the most
+    recently active, then by handle), and how many sellers there were."""
+    number: dict[tuple[str, str], int] = {}
+    parent: list[int] = []
+
+    def root(handle: int) -> int:
+        while (up := parent[handle]) != handle:
+            parent[handle] = parent[up]
+            handle = up
+        return handle
+
+    by_id = {post.id: post for post in posts}
+    posting: list[tuple[_Flagged, list[int]]] = []
+    for post_id, handles in contacts.items():
+        post = by_id.get(post_id)
+        if post is None or not handles:
+            continue
+        ids = []
+        for handle in handles:
+            index = number.get(handle)
+            if index is None:
+                index = number[handle] = len(parent)
+                parent.append(index)
+            ids.append(index)
+        first = root(ids[0])
+        for index in ids[1:]:
+            other = root(index)
+            if other != first:
+                parent[other] = first
+        posting.append((post, ids))
+    # Every handle of a post has one root: a post belongs to exactly one seller.
+    group_posts: dict[int, list[_Flagged]] = {}
+    handle_posts: list[list[_Flagged]] = [[] for _ in parent]
+    for post, ids in posting:
+        group_posts.setdefault(root(ids[0]), []).append(post)
+        for index in ids:
+            handle_posts[index].append(post)
+    names = list(number)
+    members: dict[int, list[int]] = {}
+    for index in range(len(parent)):
+        members.setdefault(root(index), []).append(index)
+
+    ranked = sorted(group_posts, key=lambda group: min(names[i] for i in members[group]))
+    ranked.sort(key=lambda group: (len(group_posts[group]),
+                                   max(post.first_seen_at for post in group_posts[group])),
+                reverse=True)  # stable: ties stay in handle order
+    kept = ranked[:limit]
+    earliest = _first_seen(session, [names[i] for group in kept for i in members[group]])
+    sellers = []
+    for group in kept:
+        made = []
+        for index in members[group]:
+            own = handle_posts[index]
+            kind, value = names[index]
+            first = min(post.first_seen_at for post in own)
+            if names[index] in earliest:
+                first = min(first, earliest[names[index]])
+            made.append(Handle(
+                kind=kind, value=value, posts=len(own),
+                sources=tuple(sorted({post.source for post in own})), first_seen_at=first,
+                last_seen_at=max(post.first_seen_at for post in own)))
+        made.sort(key=lambda h: (-h.posts, h.kind, h.value))
+        linked = group_posts[group]
+        sellers.append(Seller(
+            handles=tuple(made), posts=len(linked),
+            sources=tuple(sorted({post.source for post in linked})),
+            first_seen_at=min(h.first_seen_at for h in made if h.first_seen_at),
+            last_seen_at=max(h.last_seen_at for h in made if h.last_seen_at)))
+    return tuple(sellers), len(group_posts)
+
+
+def _first_seen(session: Session, handles: Sequence[tuple[str, str]]
+                ) -> dict[tuple[str, str], datetime]:
+    """When doxwatch first stored a post with each handle, in any period."""
+    wanted = set(handles)
+    values = sorted({value for _, value in wanted})
+    found: dict[tuple[str, str], datetime] = {}
+    for start in range(0, len(values), _CHUNK):
+        rows = session.execute(
+            select(Entity.kind, Entity.value, func.min(Post.first_seen_at))
+            .join(Post, Post.id == Entity.post_id)
+            .where(Entity.kind.in_(CONTACT_KINDS), Entity.value.in_(values[start:start + _CHUNK]))
+            .group_by(Entity.kind, Entity.value)
+        )
+        found.update({(kind, value): moment for kind, value, moment in rows
+                      if (kind, value) in wanted})
+    return found
+
+
+def _previous_totals(session: Session) -> dict[str, int] | None:
+    """The previous digest's posts per category, as its payload says (``totals``; digests
+    stored before totals existed had every post as an entry, so their ``counts``)."""
+    payload = session.scalar(select(DigestRecord.payload)
+                             .order_by(DigestRecord.created_at.desc(), DigestRecord.id.desc())
+                             .limit(1))
+    if not isinstance(payload, Mapping):
+        return None
+    counts = payload.get("totals", payload.get("counts"))
+    if not isinstance(counts, Mapping) or not all(
+            key in CATEGORIES and isinstance(value, int) and not isinstance(value, bool)
+            for key, value in counts.items()):
+        return None
+    return {category: counts.get(category, 0) for category in CATEGORIES}
+
+
+def _rest_command(since: datetime | None, total: int, timezone: str) -> str:
+    """The command that lists every flagged post of the period: the newest ``total``
+    flagged posts, which are this period's when run before more arrive. (``posts list``
+    has no ``--since`` yet; with one, ``--since <since>`` would be exact.)"""
+    del since, timezone  # for --since, once posts list has it
+    return f"doxwatch posts list --flagged -n {total}"
 
 
 def _send_pending(db: Database, channels: Mapping[str, ChannelConfig], timezone: str,
@@ -214,9 +544,19 @@ def in_timezone(digest: Digest, timezone: str) -> Digest:
     def local(moment: datetime | None) -> datetime | None:
         return moment.astimezone(zone) if moment else None
 
-    entries = tuple(replace(e, posted_at=local(e.posted_at)) for e in digest.entries)
+    def cluster(value: Cluster | None) -> Cluster | None:
+        return replace(value, first_seen_at=local(value.first_seen_at)) if value else None
+
+    def handles(seller: Seller) -> tuple[Handle, ...]:
+        return tuple(replace(h, first_seen_at=local(h.first_seen_at),
+                             last_seen_at=local(h.last_seen_at)) for h in seller.handles)
+
+    entries = tuple(replace(e, posted_at=local(e.posted_at), cluster=cluster(e.cluster))
+                    for e in digest.entries)
+    sellers = tuple(replace(s, handles=handles(s), first_seen_at=local(s.first_seen_at),
+                            last_seen_at=local(s.last_seen_at)) for s in digest.sellers)
     return replace(digest, created_at=local(digest.created_at), since=local(digest.since),
-                   entries=entries)
+                   entries=entries, sellers=sellers)
 
 
 def check_channels(config: Config, env: Mapping[str, str] | None = None) -> None:

@@ -182,8 +182,19 @@ class BadLine(ValueError):
 _OPTIONAL_FIELDS = ("url", "title", "author", "posted_at")
 
 
+def undecodable(line: str) -> str | None:
+    """Why a line read with ``surrogateescape`` is not UTF-8 (the first bad byte and its
+    column), or None if it is."""
+    for column, char in enumerate(line, start=1):
+        if "\udc80" <= char <= "\udcff":
+            return f"not UTF-8: byte 0x{ord(char) - 0xDC00:02x} at column {column}"
+    return None
+
+
 def parse_line(line: str) -> dict[str, Any]:
     """One ``{"id","url","title","text","author","posted_at"}`` line as an item for upsert_post."""
+    if problem := undecodable(line):
+        raise BadLine(problem)
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:

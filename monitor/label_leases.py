@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from sqlalchemy import case, delete, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.db import Database
+from monitor.db.queries import upsert_insert
 from monitor.db.schema import Label, LabelLease, Post
 from monitor.db.types import UTCDateTime, utcnow
 
@@ -126,10 +126,9 @@ class Leases:
     def _take(self, session: Session, post_id: int, now: datetime) -> bool:
         """Insert this session's lease on ``post_id``, or take over an expired one; not if
         another analyst labelled the post since this session started. One statement."""
-        dialect = postgresql if self._row_locks else sqlite
         row = select(literal(post_id), literal(self.holder), literal(self.analyst),
                      literal(now + self.ttl, UTCDateTime())).where(~self._done_elsewhere(post_id))
-        statement = dialect.insert(LabelLease).from_select(
+        statement = upsert_insert(self.db.engine.dialect.name, LabelLease).from_select(
             ["post_id", "holder", "analyst", "expires_at"], row)
         statement = statement.on_conflict_do_update(
             index_elements=[LabelLease.post_id],

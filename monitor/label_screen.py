@@ -29,7 +29,8 @@ from prompt_toolkit.styles import Style
 from prompt_toolkit.utils import get_cwidth
 
 from models import CATEGORIES
-from monitor.label_session import GUIDELINE, KEYS, LabelSession, printable, summary
+from monitor.label_session import GUIDELINE, KEYS, LabelSession, summary
+from monitor.terminal import printable
 
 Fragments = list[tuple[str, str]]
 

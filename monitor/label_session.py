@@ -10,7 +10,6 @@ and nothing half-written.
 from __future__ import annotations
 
 import gc
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from monitor.db import Database
 from monitor.label_leases import Leases
 from monitor.labels import QueueEntry, label_queue, record_label, undo_label
 from monitor.posts import PostDetail, show_post
+from monitor.terminal import printable
 
 KEYS = {
     "1 2 3": "save as medical, doxxing, biometric (several together: 13)",
@@ -231,13 +231,3 @@ def describe(session: LabelSession) -> str:
     if post.url:
         parts.append(post.url)
     return printable(" · ".join(parts))
-
-
-def printable(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` without control characters: scraped text is hostile, and ESC or OSC bytes
-    must never reach the terminal."""
-    return (_CONTROL_BUT_NEWLINE if keep_newlines else _CONTROL).sub("", text)
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")

@@ -38,6 +38,9 @@ class PostDetail:
 def list_posts(db: Database, *, flagged: bool = False, source: str | None = None,
                limit: int = 50) -> list[PostRow]:
     with db.session() as session:
+        if source and session.scalar(select(Source.id).where(Source.name == source)) is None:
+            known = ", ".join(session.scalars(select(Source.name).order_by(Source.name)))
+            raise UsageProblem(f"no source named {source!r}; known: {known or 'none yet'}")
         version = session.scalar(select(ModelRecord.version).where(ModelRecord.active.is_(True)))
         query = (
             select(Post, Source.name, Prediction.labels)

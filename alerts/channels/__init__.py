@@ -12,10 +12,14 @@ from typing import Any
 import httpx
 
 from alerts.channels.base import Channel
+from alerts.channels.dingtalk import DingTalkChannel
 from alerts.channels.email import EmailChannel
+from alerts.channels.feishu import FeishuChannel
 from alerts.channels.file import FileChannel
+from alerts.channels.slack import SlackChannel
 from alerts.channels.stdout import StdoutChannel
 from alerts.channels.webhook import WebhookChannel
+from alerts.channels.wecom import WeComChannel
 from alerts.errors import NotConfigured
 
 CHANNELS: dict[str, type[Channel[Any]]] = {}
@@ -32,7 +36,8 @@ def register(channel: type[Channel[Any]]) -> type[Channel[Any]]:
     return channel
 
 
-for _builtin in (EmailChannel, WebhookChannel, FileChannel, StdoutChannel):
+for _builtin in (EmailChannel, WebhookChannel, FileChannel, StdoutChannel,
+                 DingTalkChannel, WeComChannel, FeishuChannel, SlackChannel):
     register(_builtin)
 
 
@@ -66,9 +71,13 @@ def build_channel(
 __all__ = [
     "CHANNELS",
     "Channel",
+    "DingTalkChannel",
     "EmailChannel",
+    "FeishuChannel",
     "FileChannel",
+    "SlackChannel",
     "StdoutChannel",
+    "WeComChannel",
     "WebhookChannel",
     "build_channel",
     "channel_class",

@@ -19,6 +19,7 @@ from monitor.cli import digest as _digest
 from monitor.cli import evaluate as _evaluate
 from monitor.cli import label as _label
 from monitor.cli import posts as _posts
+from monitor.cli import schedule as _schedule
 from monitor.cli import setup as _setup
 from monitor.cli import train as _train
 from monitor.cli.state import State, stderr_log
@@ -46,12 +47,24 @@ def _global(
     db: Annotated[str | None, typer.Option(
         "--db", help="Database URL, overriding the configuration's [database] url.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and crawl logs.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True,
+        callback=lambda shown: _print_version(shown))] = False,
 ) -> None:
     _state.reset(config_path=config, db_url=db, debug=debug)
 
 
-for module in (_setup, _crawl, _classify, _evaluate, _train, _digest, _posts, _label):
+for module in (_setup, _crawl, _classify, _evaluate, _train, _digest, _posts, _label,
+               _schedule):
     module.register(app, _state)
+
+
+def _print_version(shown: bool) -> None:
+    if shown:
+        from monitor.config import package_version
+
+        sys.stdout.write(f"doxwatch {package_version()}\n")
+        raise typer.Exit()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from monitor.cli.state import State, err_console, open_input, out_console
+from monitor.cli.state import State, counted, err_console, open_input, out_console
 from monitor.errors import UsageProblem
 
 
@@ -40,8 +40,8 @@ def register(app: typer.Typer, state: State) -> None:
             _classify_texts(classifier, texts, explain)
         else:
             report = classify_pending(state.database(), classifier)
-            out_console().print(f"classified {report.classified} posts with model "
-                                f"{report.model_version}: {report.flagged} offers")
+            out_console().print(f"classified {counted(report.classified, 'post')} with model "
+                                f"{report.model_version}: {counted(report.flagged, 'offer')}")
 
     @models_app.command("list")
     def models_list() -> None:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from monitor.cli.digest import print_digest_report
-from monitor.cli.state import State, err_console, open_input, out_console
+from monitor.cli.state import State, counted, err_console, open_input, out_console
+from monitor.terminal import plain
 
 if TYPE_CHECKING:  # the crawl machinery loads only for commands that crawl
     from monitor.crawl import CrawlSummary
@@ -93,8 +94,8 @@ def register(app: typer.Typer, state: State) -> None:
             return
         report = run_once(config, db, debug=state.debug)
         print_crawls(report.crawls)
-        out_console().print(f"classified {report.classified.classified} posts, "
-                            f"{report.classified.flagged} offers")
+        out_console().print(f"classified {counted(report.classified.classified, 'post')}, "
+                            f"{counted(report.classified.flagged, 'offer')}")
         print_digest_report(report.digest)
         if not report.ok:
             raise typer.Exit(1)
@@ -104,4 +105,4 @@ def print_crawls(summaries: list[CrawlSummary]) -> None:
     console = out_console()
     for s in summaries:
         line = f"{s.source}: {s.status}, {s.items} items, {s.new_posts} new"
-        console.print(line + (f" — {s.error}" if s.error else ""), markup=False)
+        console.print(plain(line + (f" — {s.error}" if s.error else "")))

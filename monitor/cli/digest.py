@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.cli.state import State, out_console
+from monitor.cli.state import State, counted, out_console
 
 if TYPE_CHECKING:  # the judging stack loads only for commands that judge
     from monitor.digest import DigestReport
@@ -41,7 +41,7 @@ def print_digest_report(report: DigestReport) -> None:
     if report.digest is None:
         console.print("digest: nothing new since the last digest")
     else:
-        console.print(f"digest {report.digest.id}: {len(report.digest.entries)} offers")
+        console.print(f"digest {report.digest.id}: {counted(len(report.digest.entries), 'offer')}")
     for d in report.deliveries:
         line = f"  digest {d.digest_id} → {d.channel}: {d.status}"
         console.print(line + (f" ({d.error})" if d.error else ""), markup=False)

@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from monitor.cli.state import State, out_console
+from monitor.terminal import plain
 
 
 def register(app: typer.Typer, state: State) -> None:
@@ -27,8 +29,8 @@ def register(app: typer.Typer, state: State) -> None:
         rows = list_posts(state.database(), flagged=flagged, source=source, limit=limit)
         table = Table("id", "source", "first seen", "labels", "title")
         for row in rows:
-            table.add_row(str(row.id), row.source, row.first_seen, ", ".join(row.labels) or "-",
-                          (row.title or row.text)[:60])
+            table.add_row(str(row.id), plain(row.source), row.first_seen,
+                          ", ".join(row.labels) or "-", plain((row.title or row.text)[:60]))
         out_console().print(table)
 
     @posts_app.command("show")
@@ -38,13 +40,14 @@ def register(app: typer.Typer, state: State) -> None:
 
         detail = show_post(state.database(), post_id)
         console = out_console()
-        console.print(f"[bold]#{detail.id}[/] {detail.source}  {detail.url}")
-        console.print(f"title: {detail.title or '-'}", markup=False)
-        console.print(f"author: {detail.author or '-'}  posted: {detail.posted_at or '-'}  "
-                      f"first seen: {detail.first_seen}", markup=False)
-        console.print(detail.text, markup=False)
+        console.print(Text.assemble((f"#{detail.id}", "bold"),
+                                    plain(f" {detail.source}  {detail.url}")))
+        console.print(plain(f"title: {detail.title or '-'}"))
+        console.print(plain(f"author: {detail.author or '-'}  posted: {detail.posted_at or '-'}"
+                            f"  first seen: {detail.first_seen}"))
+        console.print(plain(detail.text, keep_newlines=True))
         for p in detail.predictions:
             console.print(f"model {p['model_version']}: {', '.join(p['labels']) or 'benign'} "
                           f"{p['scores']}", markup=False)
         for kind, value in detail.entities:
-            console.print(f"  {kind}: {value}", markup=False)
+            console.print(plain(f"  {kind}: {value}"))

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from monitor.cli.state import State, out_console
+from monitor.cli.state import State, counted, out_console
 from monitor.db import mask_url, upgrade_database
 from monitor.errors import UsageProblem
+from monitor.terminal import plain
 
 
 def register(app: typer.Typer, state: State) -> None:
@@ -63,11 +64,13 @@ def register(app: typer.Typer, state: State) -> None:
         for run in report.crawls:
             console.print(f"  crawled {run.source}: {run.status}, {run.items} posts"
                           + (f" ({run.error})" if run.error else ""))
-        console.print(f"  classified {report.classified.classified} posts with model "
-                      f"{report.classified.model_version}: {report.classified.flagged} offers")
+        console.print(f"  classified {counted(report.classified.classified, 'post')} with model "
+                      f"{report.classified.model_version}: "
+                      f"{counted(report.classified.flagged, 'offer')}")
         for path in report.html_files:
             console.print(f"HTML digest: {path}")
-        console.print(f"Database: {report.database_url}")
+        console.print(f"Database: {report.database_url}" if report.database_url else
+                      "Database: thrown away (--db FILE keeps it)")
         if report.digest.failed or any(r.status == "failed" for r in report.crawls):
             raise typer.Exit(1)
 
@@ -103,4 +106,4 @@ def _print_status(report) -> None:
     console.print(table)
     for s in report.sources:
         if s.broken:
-            console.print(f"broken: {s.name}: {s.broken}", markup=False)
+            console.print(plain(f"broken: {s.name}: {s.broken}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from collections.abc import Iterator
@@ -106,11 +107,24 @@ def stderr_log() -> Iterator[logging.Handler]:
         root.setLevel(level)
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 offer``, ``2 offers``: a count with its noun in the right number."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def open_input(name: str) -> TextIO:
-    """A command's input: standard input for ``-``, else the named UTF-8 file."""
+    """A command's input: standard input for ``-``, else the named UTF-8 file.
+
+    Bytes that are not UTF-8 are kept as surrogates (``surrogateescape``) rather than
+    raising in the middle of the file: the line that holds them is reported as a bad line
+    with its number (``monitor.ingest.undecodable``) and every other line still counts.
+    """
     if name == "-":
-        return sys.stdin
+        buffer = getattr(sys.stdin, "buffer", None)  # None: a text stream given by a caller
+        return sys.stdin if buffer is None else io.TextIOWrapper(
+            buffer, encoding="utf-8", errors="surrogateescape")
     try:
-        return open(name, encoding="utf-8")  # noqa: SIM115 - read lazily by the command
+        # read lazily by the command
+        return open(name, encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
     except OSError as error:
         raise UsageProblem(f"cannot read {name}: {error.strerror}") from error

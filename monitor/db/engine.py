@@ -9,6 +9,7 @@ with "database is locked".
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,18 +72,30 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file (and its directory) readable by its owner only: it holds
+    what was scraped and who labelled it. SQLite gives its -wal and -shm files the
+    database file's permissions."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseError(
+            f"cannot create the directory of {path}: {error.strerror or error}"
+        ) from None
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as error:
+        raise DatabaseError(f"cannot create {path}: {error.strerror or error}") from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; for an SQLite file, its directory is created first."""
     parsed = parse_url(url)
     if is_sqlite(parsed):
         path = sqlite_file(parsed)
         if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise DatabaseError(
-                    f"cannot create the directory of {path}: {error.strerror or error}"
-                ) from None
+            _create_private(path)
     try:
         engine = create_engine(parsed, pool_pre_ping=not is_sqlite(parsed))
     except (NoSuchModuleError, ModuleNotFoundError) as error:

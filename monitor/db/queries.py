@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,3 +37,11 @@ def get_or_create_source(session: Session, source_config: SourceConfig) -> Sourc
                 setattr(source, field, value)
     session.flush()
     return source
+
+
+def upsert_insert(dialect_name: str, model: Any) -> Any:
+    """An INSERT for ``model`` that can say ``ON CONFLICT`` (DO NOTHING / DO UPDATE) on the
+    dialect in use: the one way to write a row that several processes may race to write."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(model)

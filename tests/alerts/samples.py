@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from alerts.digest import Digest, DigestEntry
+from alerts.digest import Cluster, Digest, DigestEntry, Handle, Seller
 
 SHANGHAI = timezone(timedelta(hours=8))
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -66,3 +66,60 @@ def empty_digest(since: datetime | None = SINCE) -> Digest:
 
 def with_entries(digest: Digest, *entries: DigestEntry) -> Digest:
     return replace(digest, entries=entries)
+
+
+EARLIER = datetime(2026, 11, 1, 10, 15, tzinfo=SHANGHAI)
+REST = "doxwatch posts list --flagged -n 12"
+
+
+def rich_digest() -> Digest:
+    """A digest with everything: a repost cluster seen on two sources, an ad an earlier digest
+    had, sellers with linked handles, totals and the previous digest's, ads over the cap and a
+    broken source."""
+    repost = make_entry(
+        1, cluster=Cluster(id=1, posts=3, sources=(("forum", 2), ("tg-market", 1)),
+                           first_seen_at=datetime(2026, 11, 22, 10, 0, tzinfo=SHANGHAI)))
+    known = make_entry(
+        4, "medical", title="医保记录 就诊记录 精准出", labels=("medical",),
+        scores={"medical": 0.97, "doxxing": 0.1, "biometric": 0.0}, terms=("医保", "就诊"),
+        entities=(("wechat", "yb_check_2"), ("price", "1200元")), source="tg-market",
+        url="https://t.me/s/market/4",
+        cluster=Cluster(id=2, posts=1, sources=(("tg-market", 1),), first_seen_at=EARLIER,
+                        known=True, earlier_posts=5))
+    face = make_entry(
+        5, "biometric", title="代过人脸 活体认证", labels=("biometric",),
+        scores={"medical": 0.0, "doxxing": 0.2, "biometric": 0.81},
+        entities=(("telegram", "@face_pass"),),
+        cluster=Cluster(id=5, posts=1, sources=(("forum", 1),),
+                        first_seen_at=datetime(2026, 11, 22, 12, 0, tzinfo=SHANGHAI)))
+    linked = Seller(
+        handles=(Handle("qq", "10001", 3, ("forum", "tg-market"), EARLIER,
+                        datetime(2026, 11, 22, 20, 0, tzinfo=SHANGHAI)),
+                 Handle("telegram", "@box_seller01", 1, ("tg-market",),
+                        datetime(2026, 11, 22, 20, 0, tzinfo=SHANGHAI),
+                        datetime(2026, 11, 22, 20, 0, tzinfo=SHANGHAI))),
+        posts=3, sources=("forum", "tg-market"), first_seen_at=EARLIER,
+        last_seen_at=datetime(2026, 11, 22, 20, 0, tzinfo=SHANGHAI))
+    alone = Seller(
+        handles=(Handle("wechat", "yb_check_2", 1, ("tg-market",), EARLIER,
+                        datetime(2026, 11, 22, 11, 0, tzinfo=SHANGHAI)),),
+        posts=1, sources=("tg-market",), first_seen_at=EARLIER,
+        last_seen_at=datetime(2026, 11, 22, 11, 0, tzinfo=SHANGHAI))
+    return Digest(
+        42, CREATED, (known, repost, face), since=SINCE,
+        broken_sources=(("tieba-x", "no posts in the last 3 crawls"),),
+        totals={"medical": 2, "doxxing": 9, "biometric": 1},
+        previous_totals={"medical": 4, "doxxing": 6, "biometric": 1},
+        cluster_count=7, known_clusters=2, sellers=(linked, alone), seller_count=25,
+        rest_command=REST)
+
+
+def hostile_rich_digest() -> Digest:
+    """Scraped text in the new places: cluster sources and seller handles."""
+    evil = "<img src=x onerror=alert(1)>"
+    entry = make_entry(1, cluster=Cluster(id=1, posts=2, sources=((evil, 1), ("[x](javascript:1)", 1)),
+                                          first_seen_at=CREATED))
+    seller = Seller(handles=(Handle("telegram", f"@{evil}", 1, (evil,), CREATED, CREATED),
+                             Handle("qq", "**10001**", 1, ("forum",), CREATED, CREATED)),
+                    posts=1, sources=(evil,), first_seen_at=CREATED, last_seen_at=CREATED)
+    return Digest(9, CREATED, (entry,), since=SINCE, sellers=(seller,))

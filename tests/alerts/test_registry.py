@@ -20,6 +20,7 @@ from tests.alerts.samples import sample_digest
 def test_builtin_kinds_are_registered() -> None:
     assert {kind: cls.kind for kind, cls in CHANNELS.items()} == {
         "email": "email", "webhook": "webhook", "file": "file", "stdout": "stdout",
+        "dingtalk": "dingtalk", "wecom": "wecom", "feishu": "feishu", "slack": "slack",
     }
 
 
@@ -35,7 +36,8 @@ def test_unknown_kind_is_not_configured_on_the_kind_field() -> None:
         build_channel("pigeon", "coo", {}, env={})
 
     assert caught.value.field == "kind"
-    assert str(caught.value).startswith("kind: unknown channel kind 'pigeon' (known: email, ")
+    assert str(caught.value).startswith(
+        "kind: unknown channel kind 'pigeon' (known: dingtalk, email, ")
     with pytest.raises(NotConfigured):
         validate_channel("pigeon", {})
 

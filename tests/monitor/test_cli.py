@@ -237,3 +237,58 @@ url = "sqlite:///{tmp_path / 'watch.db'}"
     monkeypatch.setenv("DOXWATCH_TEST_SMTP_PASSWORD", "s3cret")
     if args == ["status"]:
         assert run_cli(capsys, "--config", str(config), "status").code == 0
+
+
+def test_classify_input_with_a_byte_that_is_not_utf8_judges_the_other_lines(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.monitor.test_ingest import BAD_BYTE_LINES
+
+    doxwatch = str(Path(sys.executable).with_name("doxwatch"))
+    done = subprocess.run([doxwatch, "classify", "--input", "-"], input=BAD_BYTE_LINES,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 1
+    out = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [o["id"] for o in out] == ["1", None, "3"]
+    assert out[1]["error"] == "line 2: not UTF-8: byte 0xff at column 22"
+    assert out[0]["is_offer"] and not out[2]["is_offer"]
+
+
+def test_version(capsys):
+    from importlib import metadata
+
+    result = run_cli(capsys, "--version")
+    assert result.code == 0 and result.out == f"doxwatch {metadata.version('doxwatch')}\n"
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(capsys, tmp_path):
+    path = tmp_path / "private" / "watch.db"
+    assert run_cli(capsys, "--db", f"sqlite:///{path}", "status").code == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+HOSTILE_TITLE = "出户籍\x1b]8;;http://evil.test\x07点我\x1b]8;;\x07 [link=http://evil.test]查[/link] \x1b[2J"
+
+
+def test_posts_list_and_show_never_pass_escapes_or_markup_to_the_terminal(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'watch.db'}"
+    line = json.dumps({"id": "x", "title": HOSTILE_TITLE, "text": HOSTILE_TITLE + "\n第二行"},
+                      ensure_ascii=False)
+    assert run_cli(capsys, "--db", url, "ingest", "--source", "s", "-", stdin=line + "\n").code == 0
+    listed = run_cli(capsys, "--db", url, "posts", "list")
+    shown = run_cli(capsys, "--db", url, "posts", "show", "1")
+    for out in (listed.out, shown.out):
+        assert "\x1b" not in out and "\x07" not in out
+        assert "[link=http://evil.test]" in out  # shown as the text it is, not obeyed
+    assert "第二行" in shown.out
+
+
+def test_posts_list_of_an_unknown_source_says_so(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 'watch.db'}"
+    assert run_cli(capsys, "--db", url, "ingest", "--source", "s", "-",
+                   stdin='{"id": 1, "text": "x"}\n').code == 0
+    result = run_cli(capsys, "--db", url, "posts", "list", "--source", "nope")
+    assert result.code == 2 and "no source named 'nope'; known: s" in result.err

@@ -159,7 +159,8 @@ schedule = "*/61 * * * *"
     ("[crawl]\ntimeout = 0\n", "crawl.timeout", "must be above 0"),
     ("[model]\nthreshold_offset = 2\n", "model.threshold_offset", "must be at most 1"),
     ("[[channels]]\nname = 'p'\nkind = 'pigeon'\n", "channels[0].kind",
-     "unknown kind 'pigeon' (known: email, file, stdout, webhook)"),
+     "unknown kind 'pigeon' (known: dingtalk, email, feishu, file, slack, stdout, webhook, "
+     "wecom)"),
     ("[[channels]]\nname = 'out'\nkind = 'stdout'\n[[channels]]\nname = 'out'\nkind = 'stdout'\n",
      "channels[1].name", "duplicate channel name 'out' (also channels[0])"),
     ("[database]\nurl = 'postgresql+psycopg://watch:pw@127.0.0.1/doxwatch'\n", "database.url",

@@ -39,7 +39,8 @@ def _item(external_id: str, text: str) -> PostItem:
                     posted_at="2026-03-01T10:00:00+08:00")
 
 
-def test_store_pipeline_commits_each_item(db_url: str, db: Database) -> None:
+def test_store_pipeline_commits_posts_in_batches_and_marks_after_them(db_url: str,
+                                                                      db: Database) -> None:
     with db.session() as session:
         get_or_create_source(session, FORUM)
     crawler = _crawler(db_url)
@@ -47,18 +48,38 @@ def test_store_pipeline_commits_each_item(db_url: str, db: Database) -> None:
     pipeline.open_spider(crawler.spider)
     first = _item("1", f"出售病历 {ID_NUMBER}")
     assert pipeline.process_item(first, crawler.spider) is first
-    # committed at once: another connection sees it while the crawl is still open
-    assert set(_posts(db)) == {"1"}
+    assert _posts(db) == {}  # waiting for its batch
     pipeline.process_item(_item("1", f"出售病历 {ID_NUMBER}"), crawler.spider)
-    pipeline.process_item(_item("2", "体检报告 可查"), crawler.spider)
-    pipeline.close_spider(crawler.spider)
+    pipeline.process_item(MarkItem("forum", "thread:1", {"replies": 1}), crawler.spider)
+    # the mark stored the posts before it first: another connection sees them now
+    assert set(_posts(db)) == {"1"}
+    assert DatabaseMemory(db, source_id(db, "forum")).mark("thread:1") == {"replies": 1}
+    for n in range(2, 2 + StorePipeline.BATCH):
+        pipeline.process_item(_item(str(n), "体检报告 可查"), crawler.spider)
+    assert len(_posts(db)) == 1 + StorePipeline.BATCH  # a full batch is committed
+    pipeline.process_item(_item("last", "体检报告 可查"), crawler.spider)
+    pipeline.close_spider(crawler.spider)  # and the rest when the spider closes
 
     posts = _posts(db)
-    assert set(posts) == {"1", "2"}
+    assert len(posts) == 2 + StorePipeline.BATCH
     assert ID_NUMBER not in posts["1"].text
     assert posts["2"].posted_at == datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
-    assert crawler.stats.get_value("doxwatch/new_posts") == 2
+    assert crawler.stats.get_value("doxwatch/new_posts") == 2 + StorePipeline.BATCH
     assert crawler.stats.get_value("doxwatch/updated_posts") == 1
+
+
+def test_settings_for_the_crawl_child_honour_per_domain_and_each_sources_robots() -> None:
+    from monitor.crawl_child import settings_for
+
+    source = {"request": {"obey_robots": True}}
+    plan = {"database_url": "sqlite://", "sources": [source, {"request": {"obey_robots": False}}],
+            "crawl": {"delay": 0.5, "timeout": 5, "max_page_bytes": 1000, "user_agent": "t",
+                      "obey_robots": False, "per_domain": 4}}
+    settings = settings_for(plan)
+    assert settings["CONCURRENT_REQUESTS_PER_DOMAIN"] == 4
+    assert settings["ROBOTSTXT_OBEY"] is True  # one source obeys; the other says so per request
+    source["request"]["obey_robots"] = False
+    assert settings_for(plan)["ROBOTSTXT_OBEY"] is False
 
 
 def test_store_pipeline_without_a_spider_argument_uses_the_crawlers(db_url: str,

@@ -49,3 +49,16 @@ def test_demo_shows_the_offers_and_none_of_the_benign_posts(capsys, tmp_path):
 def _key(post: Post, source: str) -> str:
     return urlsplit(post.url).path if source == "demo-forum" else post.external_id
 
+
+
+def test_the_demo_leaves_no_database_behind_unless_asked(capsys, tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts its dirs
+    out_dir = tmp_path / "out"
+    result = run_cli(capsys, "demo", "--out", str(out_dir))
+    assert result.code == 0, result.out + result.err
+    assert "Database: thrown away (--db FILE keeps it)" in result.out
+    assert list(out_dir.glob("digest-*.html"))
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith("demo.db")]
+    assert leftovers == [] and not list(tmp_path.glob("doxwatch-demo-*"))

@@ -46,12 +46,12 @@ def test_a_retry_sends_the_stored_digest_after_its_post_changed(capsys, tmp_path
 
     failed = run_cli(capsys, *cli, "digest")  # the receiver is down
     assert failed.code == 1
-    assert "1 offers" in failed.out and "hook: failed" in failed.out
+    assert "1 offer" in failed.out and "1 offers" not in failed.out and "hook: failed" in failed.out
 
     # The post is re-crawled with new words and re-judged benign before the retry.
     _ingest(capsys, config, db_url, REWRITTEN)
     judged = run_cli(capsys, *cli, "classify")
-    assert judged.code == 0 and "classified 1 posts" in judged.out and "0 offers" in judged.out
+    assert judged.code == 0 and "classified 1 post " in judged.out and "0 offers" in judged.out
 
     receiver = LoopbackServer()
     receiver.add("/hook", "ok", content_type="text/plain")

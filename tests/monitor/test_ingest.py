@@ -131,3 +131,32 @@ def test_upsert_keeps_first_seen_and_refreshes_fetched_at(db: Database) -> None:
 
 
 # --- the Scrapy pipeline --------------------------------------------------------------------
+
+
+BAD_BYTE_LINES = ('{"id": "1", "text": "出 户籍 查询 私聊"}\n'.encode()
+                  + b'{"id": "2", "text": "\xff\xfe not utf-8"}\n'
+                  + '{"id": "3", "text": "周末骑行，记得带水"}\n'.encode())
+
+
+@pytest.mark.parametrize("from_stdin", [False, True])
+def test_a_line_that_is_not_utf8_is_one_bad_line_in_a_file_or_on_stdin(tmp_path, from_stdin):
+    """A real process reading real bytes: the good lines are kept, the bad one is named."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doxwatch = str(Path(sys.executable).with_name("doxwatch"))
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(BAD_BYTE_LINES)
+    url = f"sqlite:///{tmp_path / 'watch.db'}"
+    where = "-" if from_stdin else str(path)
+    done = subprocess.run([doxwatch, "--db", url, "ingest", "--source", "tool", where],
+                          input=BAD_BYTE_LINES if from_stdin else None, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert b"2 new, 0 updated, 1 skipped" in done.stdout
+    assert b"skipped line 2: not UTF-8: byte 0xff at column 22" in done.stderr
+    assert b"Traceback" not in done.stderr and b"UnicodeDecodeError" not in done.stderr
+    db = open_database(url)
+    assert set(_posts(db)) == {"1", "3"}
+    db.dispose()
