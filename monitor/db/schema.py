@@ -41,8 +41,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-CRAWL_STATUSES = ("running", "ok", "partial", "failed")
-DELIVERY_STATUSES = ("pending", "sent", "failed")
+CRAWL_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

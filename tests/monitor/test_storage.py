@@ -22,7 +22,15 @@ from monitor.db import (
     open_database,
     upgrade_database,
 )
-from monitor.db.schema import Base, CrawlRun, DigestPost, DigestRecord, Post, Prediction
+from monitor.db.schema import (
+    Base,
+    CrawlRun,
+    Delivery,
+    DigestPost,
+    DigestRecord,
+    Post,
+    Prediction,
+)
 from monitor.ingest import upsert_post
 from tests.helpers import closed_port
 
@@ -176,6 +184,19 @@ def test_crawl_run_status_is_checked_by_the_database(db: Database) -> None:
         source_id = get_or_create_source(session, FORUM).id
     with pytest.raises(IntegrityError), db.session() as session:
         session.add(CrawlRun(source_id=source_id, status="exploded"))
+
+
+def test_migrated_checks_accept_interrupted_runs_and_sending_deliveries(db: Database) -> None:
+    """Migration 0004 rebuilt both CHECK constraints (a table rebuild on SQLite)."""
+    with db.session() as session:
+        source_id = get_or_create_source(session, FORUM).id
+        session.add(CrawlRun(source_id=source_id, status="interrupted"))
+        digest = DigestRecord(text="x", payload={})
+        session.add(digest)
+        session.flush()
+        session.add(Delivery(digest_id=digest.id, channel="c", status="sending"))
+    with pytest.raises(IntegrityError), db.session() as session:
+        session.add(Delivery(digest_id=digest.id, channel="d", status="exploded"))
 
 
 def test_foreign_keys_are_enforced(db: Database) -> None:
