@@ -28,11 +28,12 @@ whatever the code costs). AutoThrottle stays on, as in every doxwatch crawl. Mea
   values: the reference;
 - the full doxwatch crawl, ``monitor.crawl.crawl(config, db)`` as ``doxwatch crawl`` runs it
   (crawl-run rows, the child ``python -m monitor.crawl_child``, the ``generic`` spider, the
-  ``StorePipeline``: one transaction per post, masking, upsert), into a fresh SQLite file
+  ``StorePipeline``: batches of posts, masking, upsert), into a fresh SQLite file
   and into a fresh PostgreSQL database (created through ``--pg-url``, ``doxwatch db upgrade``,
   dropped at the end, also on error);
 - ingest alone: the same posts (as the spider extracts them) straight into each database,
-  once one transaction per post as the pipeline stores them, once through ``ingest_lines``
+  once in batches of ``StorePipeline.BATCH`` as the pipeline stores them, once through
+  ``ingest_lines``
   (one transaction), and the masking + hashing alone, without a database.
 
 Pages per second count the pages the server answered, over the time from the first request
@@ -54,8 +55,8 @@ Where the time goes:
   child's settings minus the pipeline): the spider's own cost next to the bare one;
 - the child runs once more per database with timers (wall and CPU) around its parsing
   callbacks and the parts of storing (``_content``: masking and the normalised hash; the
-  SELECT of the stored post; the savepoint with the INSERT; the COMMIT), the SQL statements
-  and connection checkouts per post, and the garbage collector's pauses;
+  SELECT of a batch's stored posts; the multi-row INSERT; the updates; the COMMIT), the
+  SQL statements and connection checkouts per post, and the garbage collector's pauses;
 - and once under cProfile (``python -m cProfile -m monitor.crawl_child``, the same plan on
   stdin), whose self time is grouped by package (built-in functions and standard-library
   helpers counted with their callers). The profiler slows Python code more than C code;
@@ -516,7 +517,7 @@ def spider_child(settings: dict, spec: dict, results) -> None:
 
 STORE = "storing (process_item)"
 PARSE_LISTS, PARSE_POSTS = "parse list pages", "parse post pages"
-SAVEPOINT, COMMIT = "savepoint + INSERT (flush)", "COMMIT"
+INSERT, COMMIT = "multi-row INSERT (_insert)", "COMMIT"
 
 
 def timed_child(plan: dict, results) -> None:
@@ -569,9 +570,9 @@ def timed_child(plan: dict, results) -> None:
     commit = SessionTransaction.commit
 
     def timed_commit(self, *args, **kwargs):
-        if not self.nested and self._parent is not None:  # a flush's own subtransaction
+        if self.nested or self._parent is not None:  # a flush's own subtransaction
             return commit(self, *args, **kwargs)
-        return timing(SAVEPOINT if self.nested else COMMIT, commit)(self, *args, **kwargs)
+        return timing(COMMIT, commit)(self, *args, **kwargs)
 
     statements: dict[str, int] = defaultdict(int)
 
@@ -602,11 +603,13 @@ def timed_child(plan: dict, results) -> None:
 
     SessionTransaction.commit = timed_commit
     crawl_store.StorePipeline.process_item = timing(STORE, crawl_store.StorePipeline.process_item)
-    ingest.upsert_post = crawl_store.upsert_post = timing("upsert_post", ingest.upsert_post)
+    ingest.upsert_posts = crawl_store.upsert_posts = timing("upsert_posts", ingest.upsert_posts)
     ingest._content = timing("_content", ingest._content)
     ingest.mask_personal_data = timing("mask_personal_data", ingest.mask_personal_data)
     ingest.text_hash = timing("text_hash", ingest.text_hash)
-    ingest._find = timing("_find", ingest._find)
+    ingest._stored = timing("_stored", ingest._stored)
+    ingest._insert = timing(INSERT, ingest._insert)
+    ingest._update = timing("_update", ingest._update)
     GenericSpider.parse = timing_callback(PARSE_LISTS, GenericSpider.parse)
     GenericSpider.parse_post_page = timing_callback(PARSE_POSTS, GenericSpider.parse_post_page)
 
@@ -748,13 +751,14 @@ def spider_items(site: Site, server: FixtureServer) -> list[dict]:
 
 
 def ingest_alone(db, items: list[dict], label: str) -> dict[str, float]:
-    """Posts per second into ``db``: per post (the pipeline's way), in one transaction
+    """Posts per second into ``db``: in batches (the pipeline's way), in one transaction
     (``ingest_lines``), and the masking and hashing alone."""
     from models.extract import mask_personal_data
     from monitor.config import external_source
+    from monitor.crawl_store import StorePipeline
     from monitor.db import get_or_create_source
     from monitor.db.schema import Source
-    from monitor.ingest import ingest_lines, text_hash, upsert_post
+    from monitor.ingest import ingest_lines, text_hash, upsert_posts
 
     with db.session() as session:
         source_id = get_or_create_source(session, external_source(f"ingest-each-{label}")).id
@@ -767,9 +771,10 @@ def ingest_alone(db, items: list[dict], label: str) -> dict[str, float]:
     gc.callbacks.append(collector)
     start = time.perf_counter()
     try:
-        for item in items:
+        for first in range(0, len(items), StorePipeline.BATCH):
             with db.session() as session:
-                upsert_post(session, session.get_one(Source, source_id), item)
+                upsert_posts(session, session.get_one(Source, source_id),
+                             items[first:first + StorePipeline.BATCH])
     finally:
         each = time.perf_counter() - start
         gc.callbacks.remove(collector)
@@ -793,7 +798,7 @@ def ingest_alone(db, items: list[dict], label: str) -> dict[str, float]:
     count = len(items)
     return {"each": count / each, "once": count / once, "prepare": count / prepare,
             "each_ms": each / count * 1000, "prepare_ms": prepare / count * 1000,
-            "each_gc": sum(pauses), "each_seconds": each}
+            "each_gc": sum(pauses), "each_seconds": each, "batch": StorePipeline.BATCH}
 
 
 # --- the profile ----------------------------------------------------------------------------
@@ -965,7 +970,7 @@ def bench_database(label: str, url: str, folder: Path, server: FixtureServer, si
         print(f"  {label}: timed child {timed['pages']} pages in {timed['total']:.1f} s")
 
         result.ingest = ingest_alone(db, items, label)
-        print(f"  {label}: ingest alone {result.ingest['each']:,.0f} posts/s per transaction")
+        print(f"  {label}: ingest alone {result.ingest['each']:,.0f} posts/s in batches")
 
         if profile:
             plan = _plan(config, db, SOURCES[2])
@@ -1088,8 +1093,8 @@ def report_table(databases: list[Database]) -> None:
     print("(bare: the bare spider run just before each full crawl; ratio: over the crawl "
           "time; wall ratio: over each run's whole time, start-up included; CPU ratio: the "
           "crawling process's CPU seconds per page, bare ÷ full, which a busy machine disturbs "
-          "less but which leaves out waiting; ingest-only: one transaction per post / all in "
-          "one)")
+          "less but which leaves out waiting; ingest-only: in the pipeline's "
+          "batches / all in one transaction)")
     for db in databases:
         if db.honoured:
             run = db.honoured
@@ -1104,11 +1109,11 @@ def report_ingest(databases: list[Database], site: Site) -> None:
         if not db.ingest:
             continue
         figures = db.ingest
-        print(f"  {db.label:10} per post {figures['each']:7,.0f} posts/s "
-              f"({figures['each_ms']:.2f} ms each); one transaction {figures['once']:7,.0f} "
+        print(f"  {db.label:10} batches of {figures['batch']} {figures['each']:7,.0f} posts/s "
+              f"({figures['each_ms']:.2f} ms a post); one transaction {figures['once']:7,.0f} "
               f"posts/s; masking + hash alone {figures['prepare']:7,.0f} posts/s "
               f"({figures['prepare_ms']:.2f} ms each)")
-        print(f"  {'':10} garbage collection during the per-post run: {figures['each_gc']:.2f} s "
+        print(f"  {'':10} garbage collection during the batched run: {figures['each_gc']:.2f} s "
               f"of {figures['each_seconds']:.2f} s")
         print(f"  {'':10} posts with a masked number: {db.masked} of {db.stored} stored "
               f"({site.planted} planted)")
@@ -1144,11 +1149,13 @@ def report_timed(db: Database) -> None:
     part("_content", "masking + hash (ingest._content)", 4)
     part("mask_personal_data", "mask_personal_data", 6)
     part("text_hash", "text_hash (normalize, sha256)", 6)
-    part("_find", "SELECT of the stored post (_find)", 4)
-    part(SAVEPOINT, "SAVEPOINT, INSERT, RELEASE", 4)
+    part("_stored", "SELECT of the batch's stored posts", 4)
+    part(INSERT, "multi-row INSERT … RETURNING", 4)
+    part("_update", "updates of stored posts", 4)
     part(COMMIT, "COMMIT", 4)
-    inner = sum(wall.get(name, 0.0) for name in ("_content", "_find", SAVEPOINT, COMMIT))
-    inner_cpu = sum(cpu.get(name, 0.0) for name in ("_content", "_find", SAVEPOINT, COMMIT))
+    parts = ("_content", "_stored", INSERT, "_update", COMMIT)
+    inner = sum(wall.get(name, 0.0) for name in parts)
+    inner_cpu = sum(cpu.get(name, 0.0) for name in parts)
     line("the rest: session, BEGIN, get_one", store - inner, store_cpu - inner_cpu, 4)
     line("waiting on the database", store - store_cpu, None, 4)
     rest, rest_cpu = total - parse - store, total_cpu - parse_cpu - store_cpu
@@ -1163,9 +1170,9 @@ def report_timed(db: Database) -> None:
     posts = calls.get(STORE) or 1
     if statements:
         print("  per post stored: " + ", ".join(
-            f"{count / posts:.1f} {name}" for name, count in sorted(
+            f"{count / posts:.2f} {name}" for name, count in sorted(
                 statements.items(), key=lambda pair: pair[1], reverse=True))
-            + f", {calls.get(COMMIT, 0) / posts:.1f} COMMIT (SQL statements run while storing; "
+            + f", {calls.get(COMMIT, 0) / posts:.2f} COMMIT (SQL statements run while storing; "
             "on PostgreSQL each checkout is also pinged first, pool_pre_ping)")
 
 

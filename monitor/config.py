@@ -26,8 +26,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
 from monitor.errors import UsageProblem
 from monitor.paths import default_database_url
@@ -358,8 +357,8 @@ def _database_url(table: Table, base: Path, env: Mapping[str, str]) -> str:
         variable = table.string("url_env")
         if not env.get(variable):
             raise table.error("url_env", f"environment variable {variable} is not set")
-        return _absolute_sqlite(env[variable], _parse_database_url(table, "url_env", env[variable]),
-                                base)
+        return _absolute_sqlite(env[variable], _parse_database_url(
+            table, "url_env", env[variable], f"environment variable {variable}: "), base)
     if "url" not in table.data:
         return default_database_url()
     value = table.string("url")
@@ -371,14 +370,18 @@ def _database_url(table: Table, base: Path, env: Mapping[str, str]) -> str:
     return _absolute_sqlite(value, url, base)
 
 
-def _parse_database_url(table: Table, key: str, value: str) -> URL:
+def _parse_database_url(table: Table, key: str, value: str, origin: str = "") -> URL:
+    """``value`` parsed by the one check every database URL gets (``monitor.db.engine``),
+    its error placed at ``key``; ``origin`` names the variable the value was read from.
+    Imported here, as the alerts and spiders packages are: only a file that names a database
+    needs the database package."""
+    from monitor.db.engine import DatabaseURLError, parse_url
+
     try:
-        return make_url(value)
-    except ArgumentError:
+        return parse_url(value)
+    except DatabaseURLError as error:
         # the value itself is not repeated: it may hold a password
-        raise table.error(
-            key, "not a database URL (e.g. sqlite:///watch.db, postgresql+psycopg://host/db)"
-        ) from None
+        raise table.error(key, origin + error.reason) from None
 
 
 def _absolute_sqlite(value: str, url: URL, base: Path) -> str:

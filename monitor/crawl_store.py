@@ -19,7 +19,7 @@ from monitor.db.queries import upsert_insert
 from monitor.db.schema import Post, Source, SourceMark
 from monitor.db.types import utcnow
 from monitor.errors import DoxwatchError
-from monitor.ingest import upsert_post
+from monitor.ingest import upsert_posts
 from spiders.items import PostItem
 from spiders.memory import MarkItem
 
@@ -136,11 +136,9 @@ class StorePipeline:
         """Store the waiting posts in one transaction."""
         if not self.waiting or self.db is None:
             return
-        new = 0
         with self.db.session() as session:
             source = session.get_one(Source, self.source_id)
-            for item in self.waiting:
-                new += upsert_post(session, source, asdict(item))
+            new = upsert_posts(session, source, [asdict(item) for item in self.waiting])
         stats = self.crawler.stats
         stats.inc_value("doxwatch/new_posts", new)
         stats.inc_value("doxwatch/updated_posts", len(self.waiting) - new)

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from monitor.config import Config, load_config
 from monitor.db import Database, open_database
+from monitor.db.engine import DatabaseURLError, parse_url
 from monitor.errors import UsageProblem
 
 if TYPE_CHECKING:  # the model stack loads only for commands that judge
@@ -47,9 +48,16 @@ class State:
         self._config = self._database = None
 
     def config(self) -> Config:
+        """The loaded configuration, ``--db`` in place of its database. ``--db`` is checked
+        here, as the file's URL is when it is read, so a typo in it is a usage error (exit 2)
+        that names the option, never a failure to connect."""
         if self._config is None:
             config = load_config(self.config_path)
             if self.db_url:
+                try:
+                    parse_url(self.db_url)
+                except DatabaseURLError as error:
+                    raise UsageProblem(f"--db: {error}") from None
                 config = replace(config, database_url=self.db_url)
             self._config = config
         return self._config

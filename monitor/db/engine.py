@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.errors import DoxwatchError
+from monitor.errors import DoxwatchError, UsageProblem
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
@@ -31,22 +31,45 @@ class DatabaseError(DoxwatchError):
     """The database cannot be used: bad URL, server unreachable, schema out of date."""
 
 
+class DatabaseURLError(DatabaseError, UsageProblem):
+    """A value that cannot name a database. It is the user's to fix (exit 2), unlike a server
+    that does not answer; ``reason`` says what is wrong without the value, so a caller that
+    knows where the value came from (``--db``, a config field) can say that instead."""
+
+    def __init__(self, problem: str, url: str) -> None:
+        self.reason = f"{problem} ({URL_EXAMPLES})"
+        super().__init__(f"{problem}: {mask_url(url)} ({URL_EXAMPLES})")
+
+
+URL_EXAMPLES = "e.g. sqlite:///watch.db, postgresql+psycopg://host/db"
+
+
 def mask_url(url: str | URL) -> str:
     """``url`` with its password replaced by ``***``, fit for messages and logs."""
     if isinstance(url, URL):
         return url.render_as_string(hide_password=True)
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return _PASSWORD_IN_URL.sub(r"\1***@", url)
 
 
 def parse_url(url: str) -> URL:
-    """The parsed URL, or a DatabaseError that says what is wrong with it."""
+    """The parsed URL, or a DatabaseURLError that says what is wrong with it.
+
+    Checked whole here, before any engine is made: SQLAlchemy reports a port that is not a
+    number as a bare ValueError, and an unknown ``scheme+driver`` only when the engine is
+    created, as a plugin error; both read like a crash rather than a typo in the user's value.
+    """
     try:
-        return make_url(url)
-    except ArgumentError:
-        raise DatabaseError(f"not a database URL: {mask_url(url)}") from None
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise DatabaseURLError("not a database URL", url) from None
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise DatabaseURLError(f"unknown kind of database {parsed.drivername!r}", url) from None
+    return parsed
 
 
 def is_sqlite(url: URL) -> bool:
@@ -98,7 +121,7 @@ def make_engine(url: str) -> Engine:
             _create_private(path)
     try:
         engine = create_engine(parsed, pool_pre_ping=not is_sqlite(parsed))
-    except (NoSuchModuleError, ModuleNotFoundError) as error:
+    except ModuleNotFoundError as error:  # a known database whose driver is not installed
         raise DatabaseError(
             f"cannot use database {mask_url(parsed)}: {error} "
             "(for PostgreSQL install doxwatch[postgres])"

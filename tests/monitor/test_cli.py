@@ -34,6 +34,26 @@ def test_init_writes_a_starter_file_that_loads(capsys, tmp_path):
     assert "exists" in again.err and len(again.err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("url", [
+    "notaurl", "postgresql://u:hunter2@host:notaport/db", "mysqlx://u:hunter2@host/db"])
+def test_a_bad_db_option_is_a_usage_error_that_hides_the_password(capsys, tmp_path, url):
+    path = write_config(tmp_path / "ok.toml", "")
+    result = run_cli(capsys, "--config", str(path), "--db", url, "status")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --db: ")
+    assert "hunter2" not in result.err and "Traceback" not in result.err
+
+
+def test_a_bad_database_url_in_the_environment_names_the_variable(capsys, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setenv("WATCH_DB", "postgresql://u:hunter2@host:notaport/db")
+    path = write_config(tmp_path / "env.toml", '[database]\nurl_env = "WATCH_DB"\n')
+    result = run_cli(capsys, "--config", str(path), "status")
+    assert result.code == 2
+    assert "environment variable WATCH_DB" in result.err and "hunter2" not in result.err
+
+
 def test_bad_config_is_one_line_and_exit_2(capsys, tmp_path):
     path = write_config(tmp_path / "bad.toml", '[digest]\ntimezone = "Mars/Olympus"\n')
     result = run_cli(capsys, "--config", str(path), "status")

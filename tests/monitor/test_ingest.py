@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from models.extract import mask_personal_data
+from monitor import ingest
 from monitor.config import SourceConfig
 from monitor.db import Database, get_or_create_source, open_database
 from monitor.db.schema import Post
@@ -21,6 +23,7 @@ from monitor.ingest import (
     parse_timestamp,
     text_hash,
     upsert_post,
+    upsert_posts,
 )
 
 FORUM = SourceConfig("forum", "generic", ("http://127.0.0.1:8800/forum/",), {"text": "div.post"})
@@ -160,3 +163,73 @@ def test_a_line_that_is_not_utf8_is_one_bad_line_in_a_file_or_on_stdin(tmp_path,
     db = open_database(url)
     assert set(_posts(db)) == {"1", "3"}
     db.dispose()
+
+
+def _batch(*texts: str) -> list[dict]:
+    return [{"external_id": f"t/{number}", "url": f"u{number}", "text": text}
+            for number, text in enumerate(texts)]
+
+
+def test_a_batch_inserts_new_posts_and_updates_stored_ones(db: Database) -> None:
+    with db.session() as session:
+        source = get_or_create_source(session, FORUM)
+        assert upsert_posts(session, source, _batch("一", "二")) == 2
+    with db.session() as session:
+        source = get_or_create_source(session, FORUM)
+        later = [*_batch("一", "二改了"), {"external_id": "t/9", "url": "u9", "text": "新"}]
+        assert upsert_posts(session, source, later) == 1
+    stored = _posts(db)
+    assert sorted(stored) == ["t/0", "t/1", "t/9"]
+    assert stored["t/1"].text == "二改了" and stored["t/0"].text == "一"
+
+
+def test_one_id_twice_in_a_batch_is_an_insert_then_an_update(db: Database) -> None:
+    items = [{"external_id": "t/1", "url": "u", "text": "先", "author": "甲"},
+             {"external_id": "t/1", "url": "u", "text": "后", "author": None}]
+    with db.session() as session:
+        assert upsert_posts(session, get_or_create_source(session, FORUM), items) == 1
+    post = _posts(db)["t/1"]
+    assert (post.text, post.author) == ("后", "甲")  # a missing field keeps its value
+
+
+def test_a_post_stored_by_another_process_since_the_select_is_updated(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unique constraint is the guard: the INSERT writes nothing for a post that
+    appeared after our SELECT, and that post is then updated like any stored one."""
+    with db.session() as session:
+        upsert_posts(session, get_or_create_source(session, FORUM), _batch("旧的"))
+    real = ingest._stored
+    calls: list[list[str]] = []
+
+    def blind_first(session, source, external_ids):  # the SELECT ran before the other commit
+        calls.append(external_ids)
+        return {} if len(calls) == 1 else real(session, source, external_ids)
+
+    monkeypatch.setattr(ingest, "_stored", blind_first)
+    with db.session() as session:
+        new = upsert_posts(session, get_or_create_source(session, FORUM), _batch("新的", "第二"))
+    assert new == 1 and calls[1] == ["t/0"]
+    stored = _posts(db)
+    assert len(stored) == 2 and stored["t/0"].text == "新的"
+
+
+def test_two_workers_storing_the_same_posts_store_each_once(db: Database) -> None:
+    items = _batch(*(f"帖子 {number}" for number in range(300)))
+    with db.session() as session:
+        get_or_create_source(session, FORUM)
+    counts: list[int] = []
+    start = threading.Barrier(2)
+
+    def worker() -> None:
+        start.wait()
+        for first in range(0, len(items), 50):
+            with db.session() as session:
+                source = get_or_create_source(session, FORUM)
+                counts.append(upsert_posts(session, source, items[first:first + 50]))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(counts) == 300 and len(_posts(db)) == 300
