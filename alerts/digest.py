@@ -235,6 +235,9 @@ class Digest:
     seller_count: int | None = None
     # the command that lists every flagged post of the period, when not all are shown
     rest_command: str | None = None
+    # random, given when the digest is stored: ids restart at 1 in every database, so the
+    # id alone would give two installations' digests one Idempotency-Key and Message-ID
+    uid: str | None = None
 
     def __post_init__(self) -> None:
         totals = self.totals
@@ -277,13 +280,16 @@ class Digest:
 
     @property
     def key(self) -> str:
-        """A stable name for this digest: its id, else its creation time (UTC, to the second).
+        """A stable name for this digest: its id and uid, else its creation time (UTC, to
+        the second).
 
         Used in file names, the e-mail Message-ID and the webhook Idempotency-Key, so that a
-        resend of the same digest is recognisable by the receiver.
+        resend of the same digest is recognisable by the receiver, and no other digest (of
+        this installation or another) has the same. Digests stored before ``uid`` existed
+        keep their old key, the id alone, so a retry of one is still recognised.
         """
         if self.id is not None:
-            return str(self.id)
+            return f"{self.id}-{self.uid}" if self.uid else str(self.id)
         moment = self.created_at
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC)
@@ -315,6 +321,7 @@ class Digest:
             "known_clusters": self.known_clusters,
             "hidden": self.hidden,
             "rest_command": self.rest_command,
+            "uid": self.uid,
             "entries": [entry.to_dict() for entry in self.entries],
             "sellers": [seller.to_dict() for seller in self.sellers],
             "seller_count": self.seller_count,
@@ -366,6 +373,7 @@ class Digest:
             sellers=tuple(sellers),
             seller_count=_field(data, "seller_count", int, optional=True),
             rest_command=_field(data, "rest_command", str, optional=True),
+            uid=_field(data, "uid", str, optional=True),
         )
 
     @property

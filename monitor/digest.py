@@ -25,6 +25,7 @@ import gc
 import heapq
 import json
 import os
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -156,7 +157,7 @@ def _store_new_digest(db: Database, config: Config, version: str,
                               text="", payload={})
         session.add(record)
         session.flush()
-        digest = replace(built.digest, id=record.id)
+        digest = replace(built.digest, id=record.id, uid=uuid.uuid4().hex)
         record.text = render_text(in_timezone(digest, config.digest.timezone))
         record.payload = digest.to_dict()
         _record_posts(session, record.id, built.posts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,10 +129,12 @@ def test_a_run_killed_between_channels_resends_only_the_unrecorded_send(capsys, 
 
     first, repeat = _posts(receiver, "/one")
     # the repeat is recognisable: same key, same digest, byte for byte
+    uid = json.loads(first.body)["uid"]
+    assert re.fullmatch("[0-9a-f]{32}", uid)
     assert first.headers["Idempotency-Key"] == repeat.headers["Idempotency-Key"] \
-        == "doxwatch-digest-1-hook1"
+        == f"doxwatch-digest-1-{uid}-hook1"
     assert first.body == repeat.body
     [second_channel] = _posts(receiver, "/two")
-    assert second_channel.headers["Idempotency-Key"] == "doxwatch-digest-1-hook2"
+    assert second_channel.headers["Idempotency-Key"] == f"doxwatch-digest-1-{uid}-hook2"
     assert json.loads(second_channel.body)["id"] == json.loads(first.body)["id"] == 1
     assert _deliveries(db_url) == {"hook1": ("sent", 1), "hook2": ("sent", 1)}

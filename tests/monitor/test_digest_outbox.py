@@ -108,3 +108,32 @@ def test_a_damaged_stored_digest_fails_its_delivery_and_not_every_digest(capsys,
     assert "digest 1 → hook: failed (stored digest 1 cannot be read:" in result.out
     assert "digest 2 → hook: sent" in result.out
     assert len([r for r in receiver.requests if r.method == "POST"]) == 1
+
+
+def test_two_installations_first_digests_have_different_keys(capsys, tmp_path):
+    """Ids restart at 1 in every database: a receiver that drops repeated Idempotency-Keys
+    must still take a second installation's first digest (issue 12, item 3)."""
+    receiver = LoopbackServer()
+    receiver.add("/hook", "ok", content_type="text/plain")
+    with loopback_server(receiver) as server:
+        port = server.port
+        for name in ("one", "two"):
+            home = tmp_path / name
+            home.mkdir()
+            config = _config(home, port)
+            db_url = f"sqlite:///{home / 'watch.db'}"
+            _ingest(capsys, config, db_url, OFFER)
+            assert run_cli(capsys, "--config", config, "--db", db_url, "digest").code == 0
+    keys = [r.headers["Idempotency-Key"] for r in receiver.requests if r.method == "POST"]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert all(key.startswith("doxwatch-digest-1-") for key in keys)
+
+
+def test_a_digest_stored_before_uids_keeps_its_old_key() -> None:
+    """A retry of a digest stored by an older doxwatch is still recognisable."""
+    from alerts.digest import Digest
+
+    old = Digest.from_dict({"id": 7, "created_at": "2026-12-01T01:00:00+00:00", "entries": []})
+    assert old.uid is None and old.key == "7"
+    new = Digest.from_dict({**old.to_dict(), "uid": "ab" * 16})
+    assert new.key == "7-" + "ab" * 16 and Digest.from_dict(new.to_dict()) == new
