@@ -341,7 +341,7 @@ def _build(top: Table, path: Path, env: Mapping[str, str]) -> Config:
     database_url = _database_url(top.table("database"), path.parent, env)
     crawl = _crawl(top.table("crawl"), env)
     model = _model(top.table("model"))
-    channels = _channels(top.tables("channels"))
+    channels = _channels(top.tables("channels"), path.parent)
     digest = _digest(top.table("digest"), channels)
     sources = _sources(top.tables("sources"), ZoneInfo(digest.timezone))
     return Config(path, database_url, sources, channels, digest, crawl, model,
@@ -384,16 +384,23 @@ def _parse_database_url(table: Table, key: str, value: str, origin: str = "") ->
         raise table.error(key, origin + error.reason) from None
 
 
+def _beside_config(path: str, base: Path) -> Path:
+    """``path`` with ``~`` expanded and, if relative, under ``base`` (the config file's
+    directory): a file the configuration names is where its author put it, whatever
+    directory doxwatch is started from (the SQLite file, a file channel's folder)."""
+    return base / Path(path).expanduser()
+
+
 def _absolute_sqlite(value: str, url: URL, base: Path) -> str:
     """``value``, unless it names an SQLite file by a relative or ``~`` path: then made absolute
-    (relative paths are relative to ``base``, the config file's directory)."""
+    with ``_beside_config``."""
     database = url.database or ""
     if url.get_backend_name() != "sqlite" or database in ("", ":memory:"):
         return value
-    path = Path(database).expanduser()
-    if database.startswith("file:") or (str(path) == database and path.is_absolute()):
+    path = _beside_config(database, base)
+    if database.startswith("file:") or str(path) == database:
         return value
-    return url.set(database=str(base / path)).render_as_string(hide_password=False)
+    return url.set(database=str(path)).render_as_string(hide_password=False)
 
 
 def _crawl(table: Table, env: Mapping[str, str]) -> CrawlConfig:
@@ -487,7 +494,9 @@ def _cron(table: Table, key: str, default: str, timezone: ZoneInfo) -> str:
     return expression
 
 
-def _channels(tables: list[Table]) -> tuple[ChannelConfig, ...]:
+def _channels(tables: list[Table], base: Path) -> tuple[ChannelConfig, ...]:
+    """The ``[[channels]]`` tables, checked by their kinds; options a kind declares to be
+    paths are made absolute with ``_beside_config`` (``base``: the config file's directory)."""
     if not tables:
         return ()
     # Imported only when channels are configured: the alerts package is not needed otherwise.
@@ -504,6 +513,9 @@ def _channels(tables: list[Table]) -> tuple[ChannelConfig, ...]:
             CHANNELS[kind].validate(options)
         except NotConfigured as error:
             raise _foreign_error(table, "", error) from None
+        specs = CHANNELS[kind].OPTIONS
+        options = {key: str(_beside_config(value, base)) if key in specs and specs[key].path
+                   else value for key, value in options.items()}
         channels.append(ChannelConfig(name, kind, options))
     return tuple(channels)
 

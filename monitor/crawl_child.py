@@ -5,14 +5,23 @@ long-lived scheduler that crawls every half hour must crawl elsewhere. The child
 stores posts as they arrive (``monitor.crawl_store.StorePipeline`` commits each item), so a
 crash in the middle of a crawl loses only the page being parsed. It prints the
 outcomes as one JSON line on stdout; everything else (Scrapy's log) goes to stderr.
+
+The child dies with its parent (``die_with_parent``): a parent killed by SIGKILL cannot
+tell it to stop, and an orphaned crawl would go on fetching for hours with nobody to
+record it (the next crawl marks the parent's run failed: ``monitor.crawl.mark_stale_runs``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import gc
 import json
+import os
+import signal
 import sys
+import threading
+import time
 
 from monitor.crawl_store import DatabaseMemory, source_id
 from monitor.db import open_database
@@ -20,6 +29,41 @@ from spiders.runner import CrawlSpec, SharedCrawl, run_crawls
 from spiders.settings import crawl_settings
 
 OUTCOME_MARKER = "DOXWATCH-OUTCOMES "
+#: The environment variable by which the parent gives its pid, so that the child can
+#: tell whether it is still the parent's child.
+PARENT_ENV = "DOXWATCH_CRAWL_PARENT"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_POLL_SECONDS = 1.0
+
+
+def die_with_parent(parent: int) -> None:
+    """Have this process receive SIGTERM when ``parent`` dies: Scrapy then stops the crawl
+    as for any SIGTERM, gracefully, so what was scraped is stored.
+
+    On Linux the kernel sends it (``prctl(PR_SET_PDEATHSIG)``, at once; it is set here and
+    not in ``preexec_fn``, which is unsafe in the scheduler's threaded parent). It fires
+    when the thread that started the child ends, which here is the thread that waits for
+    the child, so only when the parent is gone. Elsewhere (macOS, BSD) a thread watches
+    for the child being handed to another parent. The parent may have died before either
+    was in place: then no signal will come, and the child stops now.
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        threading.Thread(target=watch_parent, args=(parent,), daemon=True,
+                         name="watch-parent").start()
+    if os.getppid() != parent:
+        raise SystemExit(f"the crawl's parent process {parent} is gone: not crawling")
+
+
+def watch_parent(parent: int) -> None:
+    """Send this process SIGTERM once it is no longer ``parent``'s child (an orphan is
+    adopted by init or a subreaper), checking every PARENT_POLL_SECONDS."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def settings_for(plan: dict) -> dict:
@@ -43,6 +87,7 @@ def settings_for(plan: dict) -> dict:
 
 
 def main() -> int:
+    die_with_parent(int(os.environ[PARENT_ENV]))
     plan = json.loads(sys.stdin.read())
     specs = [
         CrawlSpec(

@@ -7,6 +7,10 @@ posts and found no thread unchanged (an incremental crawl of a quiet board still
 threads on the list): a site that answers but whose layout changed, so the selectors find
 nothing, looks exactly like that, and an operator must hear of it rather than trust a
 quiet digest.
+
+An ``interrupted`` crawl (stopped by SIGTERM or Ctrl-C) says nothing about the site: it
+is shown as the last crawl but judged by neither rule, which look only at the crawls
+that finished; so a stopped crawl neither breaks a source nor hides that it was broken.
 """
 
 from __future__ import annotations
@@ -30,10 +34,18 @@ class SourceHealth:
 
 def source_health(session: Session, name: str, broken_after: int) -> SourceHealth:
     source_id = session.scalar(select(Source.id).where(Source.name == name))
-    runs = [] if source_id is None else list(session.scalars(
-        select(CrawlRun).where(CrawlRun.source_id == source_id, CrawlRun.status != "running")
-        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(broken_after)))
-    return SourceHealth(name, runs[0] if runs else None, _broken(runs, broken_after))
+    if source_id is None:
+        return SourceHealth(name, None, None)
+
+    def latest(*statuses: str, limit: int) -> list[CrawlRun]:
+        return list(session.scalars(
+            select(CrawlRun).where(CrawlRun.source_id == source_id,
+                                   CrawlRun.status.not_in(statuses))
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc()).limit(limit)))
+
+    last = latest("running", limit=1)
+    finished = latest("running", "interrupted", limit=broken_after)
+    return SourceHealth(name, last[0] if last else None, _broken(finished, broken_after))
 
 
 def _broken(runs: list[CrawlRun], broken_after: int) -> str | None:

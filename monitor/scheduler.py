@@ -65,7 +65,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.classify import ClassifyReport, classify_pending
 from monitor.config import Config
-from monitor.crawl import CrawlSummary, crawl, stop_children
+from monitor.crawl import CrawlSummary, crawl, mark_stale_runs, stop_children
 from monitor.db import Database
 from monitor.db.engine import is_sqlite, parse_url, sqlite_file
 from monitor.digest import DigestReport, run_digest
@@ -536,13 +536,14 @@ def run_forever(config: Config, db: Database, *, debug: bool = False) -> None:
     """Block until SIGINT or SIGTERM; then stop crawls in flight and exit cleanly.
     SchedulerBusy if another ``doxwatch run`` schedules this database's jobs."""
     with scheduler_lock(db):
+        mark_stale_runs(db)  # runs left `running` by a scheduler or crawl that was killed
         gate = CrawlsFirst()
         scheduler = build_scheduler(config, db, debug=debug, gate=gate)
 
         def stop(signum: int, _frame: object) -> None:
             log.info("received %s, stopping", signal.Signals(signum).name)
             gate.close()
-            stop_children()
+            stop_children(signum)
             if scheduler.running:  # a second Ctrl-C while stopping is not an error
                 scheduler.shutdown(wait=False)
 

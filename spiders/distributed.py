@@ -36,17 +36,15 @@ def dupefilter_key(source: str) -> str:
     return f"{KEY_PREFIX}:{source}:dupefilter".replace("%", "%%")
 
 
-def redis_settings(redis_url: str, source: str, idle_exit: float,
-                   per_domain: int) -> dict[str, Any]:
+def redis_settings(redis_url: str, source: str, idle_exit: float) -> dict[str, Any]:
     """The settings of one source's crawler when the crawl is shared through Redis.
 
     A process takes from the shared queue only as many requests as it may download at
-    once (``CONCURRENT_REQUESTS`` = the per-site limit): Scrapy would otherwise pull
-    sixteen into its own downloader, where they wait for the site while other workers
-    find the queue empty.
+    once, as every crawl does (``spiders.runner``): Scrapy would otherwise pull sixteen
+    into its own downloader, where they wait for the site while other workers find the
+    queue empty.
     """
     return {
-        "CONCURRENT_REQUESTS": per_domain,
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,  # the queue outlives any one process

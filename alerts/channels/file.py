@@ -38,7 +38,7 @@ RENDERERS: dict[str, Callable[[Digest], str]] = {
 class FileChannel(Channel[dict[Path, str]]):
     kind = "file"
     OPTIONS = {
-        "path": Option(text, required=True),
+        "path": Option(text, required=True, path=True),
         "formats": Option(subset_of(*RENDERERS), default=["html", "txt"]),
     }
 

@@ -26,9 +26,14 @@ RESERVED = frozenset({"name", "kind"})
 
 @dataclass(frozen=True)
 class Option:
+    """``path``: the value names a file or folder. Whoever reads the table owns resolving a
+    relative one (``monitor`` makes it relative to the config file, as it does the SQLite
+    file, not to wherever doxwatch happens to be started)."""
+
     check: Check
     required: bool = False
     default: Any = None
+    path: bool = False
 
 
 def check_options(kind: str, specs: Mapping[str, Option], options: Mapping[str, object]) -> None:

@@ -20,12 +20,18 @@ def register(app: typer.Typer, state: State) -> None:
         sources: Annotated[list[str] | None, typer.Argument(
             help="Source names to crawl (default: every enabled source).")] = None,
     ) -> None:
-        """Crawl sources now and store their posts (exit 1 if a source failed)."""
+        """Crawl sources now and store their posts (exit 1 if a source failed). SIGINT or
+        SIGTERM stops the crawl gracefully: the runs are recorded interrupted with what
+        they brought, and the exit status is 128 + the signal's number (130, 143)."""
         from monitor.crawl import crawl as run_crawl
+        from monitor.crawl import stop_on_signals
 
-        summaries = run_crawl(state.config(), state.database(), sources or (),
-                              debug=state.debug)
+        config, db = state.config(), state.database()
+        with stop_on_signals() as stop:
+            summaries = run_crawl(config, db, sources or (), debug=state.debug)
         print_crawls(summaries)
+        if stop.signum:
+            raise typer.Exit(128 + stop.signum)
         if any(s.status == "failed" for s in summaries):
             raise typer.Exit(1)
 

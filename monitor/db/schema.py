@@ -242,6 +242,9 @@ class CrawlRun(Base):
     # threads the list showed unchanged (not fetched): a quiet board, not a broken one
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # "<machine> <pid> <start>" of the process that opened the run, so that a run left
+    # ``running`` by a killed process can be told from one in flight (monitor.crawl)
+    owner: Mapped[str | None] = mapped_column(String(512))
 
     source: Mapped[Source] = relationship(back_populates="crawl_runs")
 

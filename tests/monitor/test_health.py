@@ -9,10 +9,20 @@ import pytest
 from monitor.config import SourceConfig
 from monitor.db import get_or_create_source, open_database
 from monitor.db.schema import CrawlRun
-from monitor.health import source_health
+from monitor.health import SourceHealth, source_health
 from tests.monitor.cli_helpers import run_cli, write_config
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def health_after(url: str, runs: list[tuple]) -> SourceHealth:
+    """The health of source "feed" after ``runs`` (as :func:`_runs` takes them)."""
+    _runs(url, "feed", runs)
+    db = open_database(url)
+    with db.session() as session:
+        health = source_health(session, "feed", broken_after=3)
+    db.dispose()
+    return health
 
 
 def _runs(url: str, name: str, runs: list[tuple]) -> None:
@@ -42,11 +52,7 @@ def _runs(url: str, name: str, runs: list[tuple]) -> None:
      "1 errors in the last crawl: crawler process was stopped by signal SIGKILL"),
 ])
 def test_a_source_is_broken_after_errors_or_quiet_crawls(db_url, runs, broken):
-    _runs(db_url, "feed", runs)
-    db = open_database(db_url)
-    with db.session() as session:
-        health = source_health(session, "feed", broken_after=3)
-    db.dispose()
+    health = health_after(db_url, runs)
     assert health.broken == broken
     assert health.last_run.items == runs[-1][1]
 

@@ -1,6 +1,8 @@
 """Two new states: a crawl run stopped by a signal is ``interrupted`` (neither ``ok`` nor
 a crash), and a delivery being sent right now is ``sending``, so two processes that send
-pending deliveries at the same moment cannot both take one.
+pending deliveries at the same moment cannot both take one. And a crawl run's ``owner``
+(machine, pid, process start), so that a run its killed process left ``running`` is
+recognised and marked failed.
 
 Revision ID: 0004
 Revises: 0003
@@ -12,6 +14,7 @@ alter a CHECK constraint, so the tables are rebuilt there (Alembic's batch mode)
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
@@ -40,9 +43,13 @@ def _replace_checks(which: int) -> None:
 
 def upgrade() -> None:
     _replace_checks(1)
+    with op.batch_alter_table("crawl_runs") as batch:
+        batch.add_column(sa.Column("owner", sa.String(512), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("crawl_runs") as batch:
+        batch.drop_column("owner")
     op.execute("UPDATE crawl_runs SET status = 'failed' WHERE status = 'interrupted'")
     op.execute("UPDATE deliveries SET status = 'pending' WHERE status = 'sending'")
     _replace_checks(0)
