@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
-from models.lexicon import find_services, load_lexicon
+from models.lexicon import find_services, load_lexicon, service_matcher
 from models.normalize import normalize
 
 KINDS = ("qq", "wechat", "telegram", "phone", "email", "price", "turnaround", "service")
@@ -40,7 +41,55 @@ _TELEGRAM_NAMED = re.compile(
 )
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
 _EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}")
-_PRICE = re.compile(r"(?:[¥￥]\s*(\d+(?:\.\d+)?))|(\d+(?:\.\d+)?)\s*(usdt|元|块|rmb|u|w)(?![a-z])")
+# A price as this market writes it: an amount, perhaps with a magnitude (2k, 1.5w), a currency
+# (元, 块, ¥, r, 米 = 元 in slang, u/usdt) and what it is for (200/条, 50一条, 一条50, 500包月).
+# The pattern finds candidates; _is_price decides, because most numbers in a post are not
+# prices: QQ and phone numbers, dates, counts of records (10万条数据), turnarounds (1-2天).
+_PER = r"条|位|次|单|份|个|套|户|人"
+_PERIOD = r"月|年|周|天"
+_WORD_END = r"\s|$|[,.;!?。、)\]】]"
+_PRICE = re.compile(
+    rf"(?<![\d.])(?<!第)(?:[一每](?P<per_before>{_PER})\s*|包(?P<period_before>{_PERIOD})\s*)?"
+    r"(?P<yen>[¥￥]\s*)?(?P<amount>\d+(?:\.\d+)?)"
+    r"(?:\s*(?P<magnitude>[kw])(?![a-z]))?"
+    r"(?:\s*(?P<currency>usdt|rmb|元|块钱|块|米|(?:u|r)(?![a-z])))?"
+    # A unit is not the next amount's (一条50一条80, 一位80 包月1500). Normalisation drops
+    # the "/" and spaces between Chinese characters, so "元/次 全户" arrives as 元次全户: a
+    # unit joined to a currency is one that starts no common word, or ends a word (80元户籍,
+    # 300元人民币, 200元套餐 and 100元单头 are not priced per 户, 人, 套 or 单).
+    rf"(?:\s*[/一每]\s*(?P<per>{_PER})(?!\d)"
+    rf"|(?<=[元块米])(?P<per_joined>次|条|位|份|(?:{_PER})(?={_WORD_END}))"
+    rf"|\s*包(?P<period>{_PERIOD})(?!\d))?"
+)
+# Currencies that make a number a price wherever it stands; 米 is also a metre (500米内).
+_STRONG_CURRENCIES = frozenset({"usdt", "rmb", "元", "块钱", "块", "u", "r"})
+# What follows a number that is a count, a date, a time, a handle or a range, not a price.
+_NOT_A_PRICE_AFTER = re.compile(
+    r"[\da-z%+\-~:/@_]|\s*(?:万|千|百|亿|多|余|条|人|个|位|名|家|户|份|张|套|次|单|年|月|日|号"
+    r"|天|小时|分|秒|岁|口|积分|粉|倍|内|以内|范围|左右|之内|外|公里|楼|期|级)"
+)
+# What stands right before a number that is part of a handle, a phone number, a date or a range.
+_NOT_A_PRICE_BEFORE = re.compile(r"[\da-z@_#/\-~]$")
+# What may stand before a number written without a currency: a price word, or a service
+# (户籍 80) with at most a colon between them.
+_PRICE_WORD = re.compile(
+    r"(?:价格|价位|价钱|售价|报价|单价|定价|收费|费用|只要|只需|仅需|仅要|统一价|一口价|打包价"
+    r"|一律|各)\s*[:=]?\s*$"
+)
+_NEXT_TO_SERVICE = re.compile(r"\s*[:=]?\s*")
+_BREAK = re.compile(_WORD_END)
+# A number without a currency longer than this is a handle, a phone or an order number.
+_MAX_BARE_DIGITS = 5
+_MAGNITUDES = {"k": Decimal(1000), "w": Decimal(10000)}
+# Clauses: a price is tied to a service named in the same one (normalisation keeps these).
+_CLAUSE = re.compile(r"[,;!?。、]")
+SERVICE_OF_PRICE = " · "
+"""Between a price and the service it is for in a price entity's value: ``80 元 · 户籍``."""
+# The prices the classifier's <price> cue was trained on: an amount with a currency written
+# next to it. Kept apart from the extractor's wider reading above, so that reading more
+# prices for analysts does not silently change the model; widening the cue is a model change,
+# to be measured with `doxwatch evaluate`.
+_CUE_PRICE = re.compile(r"[¥￥]\s*\d|\d\s*(?:usdt|元|块|rmb|u|w)(?![a-z])")
 _DURATION = r"\d+(?:\s*[-~至到]\s*\d+)?\s*(?:个)?(?:天|小时|分钟|工作日)"
 # A turnaround is a delivery word, a duration with a delivery word, a range of durations
 # (1-2天) or a deadline (24小时内); a bare "3天" is left alone, news is full of those.
@@ -51,7 +100,6 @@ _TURNAROUND = re.compile(
     r"\d+\s*[-~至到]\s*\d+\s*(?:个)?(?:天|小时|分钟|工作日)(?:内)?|"
     r"\d+\s*(?:个)?(?:小时|分钟|工作日)内"
 )
-_PRICE_UNITS = {"usdt": "USDT", "u": "USDT", "元": "元", "块": "元", "rmb": "元", "w": "万元"}
 
 
 def extract_entities(text: str) -> list[Entity]:
@@ -68,10 +116,17 @@ def extract_entities(text: str) -> list[Entity]:
         if _is_sellers_contact(normal, match.start())
     ]
     found += [Entity("email", match.group(0)) for match in _EMAIL.finditer(normal)]
-    found += [_price(match) for match in _PRICE.finditer(normal)]
+    found += [price for line in text.splitlines() for price in _prices(normalize(line))]
     found += [Entity("turnaround", match.group(0)) for match in _TURNAROUND.finditer(normal)]
     found += [Entity("service", term) for term in find_services(normal)]
     return list(dict.fromkeys(_without_email_parts(found)))
+
+
+def names_a_price(normal: str) -> bool:
+    """Whether the normalised text writes an amount with its currency (1200元, ¥88, 300u):
+    the classifier's <price> cue (``models.features``), see ``_CUE_PRICE`` for why it is not
+    simply "a price entity was found"."""
+    return _CUE_PRICE.search(normal) is not None
 
 
 HANDLE = "<handle>"
@@ -99,10 +154,75 @@ def _keep_prefix(match: re.Match[str]) -> str:
     return match.group(0)[:start] + HANDLE + match.group(0)[end:]
 
 
-def _price(match: re.Match[str]) -> Entity:
-    if match.group(1) is not None:
-        return Entity("price", f"{match.group(1)} 元")
-    return Entity("price", f"{match.group(2)} {_PRICE_UNITS[match.group(3)]}")
+def _prices(normal: str) -> list[Entity]:
+    """The prices in one normalised line, each with the service it is for when the line says.
+
+    The value is the amount in 元 or USDT, what it buys when written (``/条``, ``/月``) and the
+    service after ``SERVICE_OF_PRICE``: ``200 元/条 · 户籍``. It is a string because it is
+    stored and shown as one (the entities table and the digest hold kind and value).
+
+    A price is for the nearest service before it in its clause, back to the previous price
+    ("户籍 80 开房 200"); a price with none there, the first one after it, up to the next
+    price ("80元户籍 200元开房"), and that service is then not reused by the next price.
+    """
+    found: list[Entity] = []
+    for clause in _CLAUSE.split(normal):
+        services = _service_spans(clause)
+        candidates = [match for match in _PRICE.finditer(clause) if _is_price(clause, match,
+                                                                             services)]
+        claimed: set[tuple[int, int, str]] = set()
+        for index, match in enumerate(candidates):
+            low = candidates[index - 1].end() if index else 0
+            high = candidates[index + 1].start() if index + 1 < len(candidates) else len(clause)
+            before = [span for span in services
+                      if low <= span[0] and span[1] <= match.start() and span not in claimed]
+            after = [span for span in services if match.end() <= span[0] and span[1] <= high]
+            service = before[-1] if before else after[0] if after else None
+            if service is not None and not before:
+                claimed.add(service)
+            found.append(Entity("price", _price_value(match, service)))
+    return found
+
+
+def _service_spans(clause: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical service) of every service the clause names, in order."""
+    pattern, canonical_of = service_matcher()
+    return [(match.start(), match.end(), canonical_of[match.group(0)])
+            for match in pattern.finditer(clause)]
+
+
+def _is_price(clause: str, match: re.Match[str], services: list[tuple[int, int, str]]) -> bool:
+    """Whether a candidate is a price: a currency says so at once; a number without one needs
+    the shape of a price (what it buys, a magnitude standing alone) or a price word or a
+    service right before it, and nothing after it that makes it a count, a date or a time."""
+    if match["yen"] or match["currency"] in _STRONG_CURRENCIES:
+        return True
+    per_unit = match["per"] or match["per_joined"] or match["period"]
+    if not per_unit and _NOT_A_PRICE_AFTER.match(clause, match.end()):
+        return False
+    digits = len(match["amount"].split(".")[0])
+    if digits > _MAX_BARE_DIGITS or _NOT_A_PRICE_BEFORE.search(clause, 0, match.start()):
+        return False
+    # A single digit after a service is the next item's number in a menu: 1 户籍 2 机主 3 开房.
+    after_service = digits > 1 and any(
+        _NEXT_TO_SERVICE.fullmatch(clause, end, match.start())
+        for _, end, _ in services if end <= match.start())
+    return bool(
+        per_unit or match["per_before"] or match["period_before"] or after_service
+        or _PRICE_WORD.search(clause, 0, match.start())
+        or (match["magnitude"] and _BREAK.match(clause, match.end()))
+    )
+
+
+def _price_value(match: re.Match[str], service: tuple[int, int, str] | None) -> str:
+    amount = match["amount"]
+    if match["magnitude"]:
+        amount = format((Decimal(amount) * _MAGNITUDES[match["magnitude"]]).normalize(), "f")
+    currency = "USDT" if match["currency"] in ("usdt", "u") else "元"
+    per = next((unit for unit in (match["per"], match["per_joined"], match["period"],
+                                  match["per_before"], match["period_before"]) if unit), None)
+    value = f"{amount} {currency}" + (f"/{per}" if per else "")
+    return value + (SERVICE_OF_PRICE + service[2] if service else "")
 
 
 def _without_email_parts(found: list[Entity]) -> list[Entity]:

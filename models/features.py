@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from models import CATEGORIES
 from models.baseline import CATEGORY_TERMS
-from models.extract import extract_entities
+from models.extract import extract_entities, names_a_price
 from models.lexicon import canonicalize
 from models.tokenize import normalized_tokens
 
@@ -41,7 +41,6 @@ _ENTITY_CUES = {
     "telegram": "<contact>",
     "phone": "<contact>",
     "email": "<contact>",
-    "price": "<price>",
     "turnaround": "<turnaround>",
 }
 
@@ -98,6 +97,8 @@ def word_analyzer(text: str) -> list[str]:
 def cue_tokens(text: str) -> list[str]:
     """Offer and discussion cue tokens of a canonical text, each at most once."""
     cues = {_ENTITY_CUES[e.kind] for e in extract_entities(text) if e.kind in _ENTITY_CUES}
+    if names_a_price(text):
+        cues.add("<price>")
     for cue, pattern in (("<offer>", _OFFER), ("<discussion>", _DISCUSSION),
                          ("<question>", _QUESTION)):
         if pattern.search(text):

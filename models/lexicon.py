@@ -159,12 +159,15 @@ def find_services(normal: str) -> list[str]:
     Matches are the longest at each place (查档机器人, not 查档 inside it), and Latin terms are
     words of their own, as for aliases: the ``dw`` in a handle ``@dw_demo`` is not a service.
     """
-    pattern, canonical_of = _service_matcher()
+    pattern, canonical_of = service_matcher()
     return list(dict.fromkeys(canonical_of[match.group(0)] for match in pattern.finditer(normal)))
 
 
 @functools.cache
-def _service_matcher() -> tuple[re.Pattern[str], dict[str, str]]:
+def service_matcher() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The service terms as one pattern and their canonical forms: for callers that need
+    *where* a service is named (a price ties to its nearest service), which
+    :func:`find_services` does not say."""
     return _term_matcher(tuple(term for term in load_lexicon() if term.section == "service"))
 
 

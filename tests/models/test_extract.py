@@ -27,8 +27,75 @@ def test_contacts_are_found() -> None:
     assert entities_of("email") == ["seller.one@example.com"]
 
 
-def test_prices_carry_their_currency() -> None:
-    assert entities_of("price") == ["1200 元", "300 USDT", "50 USDT", "88 元"]
+def test_prices_carry_their_currency_unit_and_service() -> None:
+    assert entities_of("price") == ["1200 元/次 · 社工库机器人", "300 USDT · 全户", "50 USDT",
+                                    "88 元"]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("200元", "200 元"),
+    ("¥200", "200 元"),
+    ("￥ 200", "200 元"),
+    ("200r", "200 元"),
+    ("200R", "200 元"),
+    ("200块", "200 元"),
+    ("200块钱", "200 元"),
+    ("300u", "300 USDT"),
+    ("2k", "2000 元"),
+    ("1.5w", "15000 元"),
+    ("1.5W 包月", "15000 元/月"),
+    ("200/条", "200 元/条"),
+    ("200元/条", "200 元/条"),
+    ("一条50", "50 元/条"),
+    ("每条50", "50 元/条"),
+    ("50一条", "50 元/条"),
+    ("80一位", "80 元/位"),
+    ("500包月", "500 元/月"),
+    ("包年3000", "3000 元/年"),
+    ("价格：300", "300 元"),
+    ("只要 99", "99 元"),
+    ("200米一条", "200 元/条"),
+])
+def test_prices_written_without_yuan(text: str, value: str) -> None:
+    assert entities_of("price", text) == [value]
+
+
+@pytest.mark.parametrize("text", [
+    "联系电话 13812345678",
+    "Q 123456789 扣 12345 Q:1 2 3 4 5 6",
+    "vx: abc12345 飞机 @chaxun88 t.me/kaihe2024",
+    "案发于2023年10月1日, 2023/10/01 10:30",
+    "10万条数据 出10w条户籍数据 100w+粉丝 10w 粉丝",
+    "警方抓获嫌疑人12名, 涉案金额300万元, 判处有期徒刑3年",
+    "1-2天出单 24小时内 出单时间2小时",
+    "4k高清 第一条50 定位误差500米内 距离医院500米",
+    "开房记录3次 户籍 2023年 查档全家 5口人",
+    "请选择业务: 1 户籍 2 机主 3 开房 4 轨迹",
+    f"身份证 {'11010519491231002X'} 卡号 6222021234567890128",
+])
+def test_numbers_that_are_not_prices(text: str) -> None:
+    assert entities_of("price", text) == []
+
+
+def test_each_price_says_which_service_it_is_for() -> None:
+    text = "户籍 80，开房记录 200，病历 150/份"
+    assert entities_of("price", text) == ["80 元 · 户籍", "200 元 · 开房记录", "150 元/份 · 病历"]
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    # the nearest service before the price, back to the previous price
+    ("户籍 80 开房 200 定位 2k", ["80 元 · 户籍", "200 元 · 开房", "2000 元 · 定位"]),
+    ("可查户籍 开房 全户 300元", ["300 元 · 全户"]),
+    # prices written first take the service after them, each its own
+    ("80元户籍 200元开房", ["80 元 · 户籍", "200 元 · 开房"]),
+    # no service in the clause (or line): the price stands alone
+    ("价格200元，可查户籍", ["200 元"]),
+    ("户籍\n200元", ["200 元"]),
+    ("户籍 80 加急费50元", ["80 元 · 户籍", "50 元"]),
+])
+def test_a_price_is_tied_to_the_nearest_service_in_its_clause(text: str,
+                                                             values: list[str]) -> None:
+    assert entities_of("price", text) == values
 
 
 def test_turnaround_is_found() -> None:
@@ -110,8 +177,8 @@ def test_masking_keeps_only_checksum_valid_numbers_hidden(text: str, masked: str
         ("telegram", "飞机 @kaihe", "@kaihe"),
         ("telegram", "✈️ @kaihe", "@kaihe"),
         ("telegram", "t.me/chaxun", "@chaxun"),
-        ("price", "全户300u", "300 USDT"),
-        ("price", "一次30块", "30 元"),
+        ("price", "全户300u", "300 USDT · 全户"),
+        ("price", "一次30块", "30 元/次"),
         ("turnaround", "当天出单", "当天出单"),
         ("turnaround", "时效1-2天", "时效1-2天"),
         ("turnaround", "24小时内", "24小时内"),
@@ -149,3 +216,14 @@ def test_all_victim_data_in_one_post_is_masked() -> None:
     assert mask_personal_data(text) == (
         "联系 V:13512345678 样本 110105********002X 139****5678 6222***********0128"
     )
+
+
+def test_the_classifiers_price_cue_is_the_one_it_was_trained_on() -> None:
+    """Reading more prices for analysts leaves the model's features as they were: the
+    <price> cue still needs a currency written next to the amount."""
+    from models.features import canonical_texts, cue_tokens
+
+    menu, marked = canonical_texts(["户籍 80 开房 200", "户籍 80元"])
+    assert entities_of("price", menu) == ["80 元 · 户籍", "200 元 · 开房"]
+    assert "<price>" not in cue_tokens(menu)
+    assert "<price>" in cue_tokens(marked)
