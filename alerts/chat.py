@@ -1,10 +1,11 @@
 """What the chat channels (DingTalk, WeCom, Feishu, Slack) share: the digest cut down to chat
 size, hostile text made inert, messages split under each service's limit, and the HTTP side.
 
-- ``summarize`` keeps the headline, the period, the totals per category and the broken sources
-  of a digest, and at most ``max_entries`` entries (the strongest first, grouped by category);
-  the last message says how many more there are and where to see them. A chat robot allows
-  about 20 messages a minute, so a digest of 10,000 posts cannot go out whole.
+- ``summarize`` keeps the headline, the period, the totals per category, the broken sources
+  and the channels that gave up on an earlier digest ("Not delivered") of a digest, and at
+  most ``max_entries`` entries (the strongest first, grouped by category); the last message
+  says how many more there are and where to see them. A chat robot allows about 20 messages
+  a minute, so a digest of 10,000 posts cannot go out whole.
 - Scraped text (titles, excerpts, handles, source names) is cleaned as ``alerts.render`` cleans
   it (control, format and bidi characters dropped, whitespace collapsed), clipped, and
   *defanged*: ``http://`` becomes ``hxxp://``, the usual way to quote a link one must not follow,
@@ -41,7 +42,16 @@ from alerts.channels.base import Channel, read_secret
 from alerts.channels.options import Option, env_name, http_url, seconds
 from alerts.digest import Digest, DigestEntry
 from alerts.errors import AlertsError, DeliveryError, NotConfigured
-from alerts.render import CATEGORY_LABELS, clean, entity_groups, headline, link_target, when
+from alerts.render import (
+    CATEGORY_LABELS,
+    RETRY_GIVEN_UP,
+    clean,
+    entity_groups,
+    headline,
+    link_target,
+    undelivered_lines,
+    when,
+)
 from models import CATEGORIES
 
 log = logging.getLogger(__name__)
@@ -189,6 +199,8 @@ class Summary:
     count: int                               # entries in the digest
     beyond: int = 0                          # offers of the period the digest itself left out
     rest_command: str | None = None          # the digest's own pointer to the rest, if any
+    undelivered: tuple[str, ...] = ()        # "Not delivered" lines, scraped-safe
+    retry_given_up: str = RETRY_GIVEN_UP     # the command that revives them
 
     @property
     def shown(self) -> int:
@@ -245,7 +257,9 @@ def summarize(digest: Digest, max_entries: int) -> Summary:
                    for source, reason in digest.broken_sources[:BROKEN_SHOWN])
     return Summary(
         key=digest.key,
-        title=f"doxwatch digest {digest.key}: {headline(digest)}",
+        # the id, not the key: the key's random part means nothing to a reader
+        title=f"doxwatch digest {digest.key if digest.id is None else digest.id}: "
+              f"{headline(digest)}",
         period=period,
         totals=tuple((CATEGORY_LABELS.get(c, c), counts[c]) for c in CATEGORIES),
         broken=broken,
@@ -254,6 +268,8 @@ def summarize(digest: Digest, max_entries: int) -> Summary:
         count=digest.count,
         beyond=_count(getattr(digest, "hidden", 0)),
         rest_command=scraped(rest_command, 200) if isinstance(rest_command, str) else None,
+        # a channel name and an error are not scraped, but an error may quote a reply
+        undelivered=tuple(scraped(line, 400) for line in undelivered_lines(digest)),
     )
 
 

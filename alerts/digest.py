@@ -8,15 +8,17 @@ sends the digest as it was built, whatever happened to its posts since.
 ``.json``): its shape is versioned (``schema_version``, :data:`SCHEMA_VERSION`) and described
 by ``alerts/schema/digest.schema.json`` (JSON Schema draft 2020-12). Within one version fields
 are only ever added; a digest stored before a field existed reads back with its default, so
-the outbox can still retry it.
+the outbox can still retry it. A field a strict consumer would refuse (the schema's
+``additionalProperties`` is false) comes with a new version: 2 added ``undelivered``.
 
 What a digest holds: the period (``since`` → ``created_at``); ``totals``, every flagged post of
 the period per category, and ``previous_totals``, the previous digest's; ``entries``, one per
 ad (near-duplicate posts collapse into one entry whose ``cluster`` says how often and where
 the ad appeared and whether an earlier digest had it), most severe first and capped, so
 ``cluster_count`` may exceed ``len(entries)`` and ``rest_command`` says where to see the rest;
-``sellers``, the contact handles of the period grouped by the posts that link them; and
-``broken_sources``.
+``sellers``, the contact handles of the period grouped by the posts that link them;
+``broken_sources``; and ``undelivered``, the earlier digests a channel gave up on since the
+previous digest (a channel that stopped working must not go unnoticed).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from models import CATEGORIES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,32 @@ class Seller:
 
 
 @dataclass(frozen=True)
+class Undelivered:
+    """An earlier digest that a channel gave up on: ``attempts`` sends failed, the last
+    with ``error`` (short, secrets masked by ``monitor``). Reported by the next digest only;
+    ``doxwatch status`` lists every one."""
+
+    digest_id: int
+    digest_created_at: datetime
+    channel: str
+    attempts: int
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digest_id": self.digest_id, "digest_created_at": _iso(self.digest_created_at),
+                "channel": self.channel, "attempts": self.attempts, "error": self.error}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Undelivered:
+        created = _moment(data, "digest_created_at")
+        if created is None:
+            raise ValueError("field 'digest_created_at' is missing")
+        return cls(digest_id=_field(data, "digest_id", int), digest_created_at=created,
+                   channel=_field(data, "channel", str), attempts=_field(data, "attempts", int),
+                   error=_field(data, "error", str))
+
+
+@dataclass(frozen=True)
 class Digest:
     """The offers flagged since the previous digest. ``id`` is None until ``monitor`` stores it.
 
@@ -238,6 +266,8 @@ class Digest:
     # random, given when the digest is stored: ids restart at 1 in every database, so the
     # id alone would give two installations' digests one Idempotency-Key and Message-ID
     uid: str | None = None
+    # earlier digests a channel gave up on since the previous digest
+    undelivered: tuple[Undelivered, ...] = ()
 
     def __post_init__(self) -> None:
         totals = self.totals
@@ -327,6 +357,7 @@ class Digest:
             "seller_count": self.seller_count,
             "broken_sources": [{"source": source, "reason": reason}
                                for source, reason in self.broken_sources],
+            "undelivered": [item.to_dict() for item in self.undelivered],
         }
 
     @classmethod
@@ -363,6 +394,12 @@ class Digest:
                 sellers.append(Seller.from_dict(_object(seller, "seller")))
             except ValueError as error:
                 raise ValueError(f"digest seller {index}: {error}") from None
+        undelivered = []
+        for index, item in enumerate(data.get("undelivered") or ()):  # absent before version 2
+            try:
+                undelivered.append(Undelivered.from_dict(_object(item, "undelivered item")))
+            except ValueError as error:
+                raise ValueError(f"digest undelivered {index}: {error}") from None
         return cls(
             id=_field(data, "id", int, optional=True), created_at=created_at,
             entries=tuple(entries), since=_moment(data, "since"), broken_sources=broken,
@@ -374,6 +411,7 @@ class Digest:
             seller_count=_field(data, "seller_count", int, optional=True),
             rest_command=_field(data, "rest_command", str, optional=True),
             uid=_field(data, "uid", str, optional=True),
+            undelivered=tuple(undelivered),
         )
 
     @property

@@ -2,7 +2,8 @@
 or as JSON (``Digest.to_dict``, versioned and described by ``alerts/schema/digest.schema.json``).
 
 Every format says the same, in the same order, so that an analyst can act in two minutes: the
-period; the broken sources; the flagged posts per category with the change since the
+period; the broken sources; the channels that gave up on an earlier digest ("Not delivered");
+the flagged posts per category with the change since the
 previous digest, how many distinct ads they are and how many of those an earlier digest had;
 the most severe ads (category, then score), each once with where and how often it appeared,
 marked new or known; how many ads are not shown and the command that lists them; and the
@@ -31,7 +32,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from alerts.digest import Digest, DigestEntry, Handle, Seller
+from alerts.digest import Digest, DigestEntry, Handle, Seller, Undelivered
 from models import CATEGORIES
 
 CATEGORY_LABELS: dict[str, str] = {
@@ -59,6 +60,10 @@ FIELD_LIMIT = 500
 # Sellers in a message (the JSON has every one the digest holds), and handles per seller.
 SELLER_LIMIT = 20
 HANDLE_LIMIT = 10
+# Given-up deliveries listed by name (the rest counted), and characters of each one's error.
+UNDELIVERED_LIMIT = 10
+ERROR_LIMIT = 200
+RETRY_GIVEN_UP = "doxwatch digest --retry-given-up"
 
 _LINK_SCHEMES = ("http", "https")
 # Characters kept as they are in a link target; everything else (spaces, quotes, <, >, non-ASCII)
@@ -98,7 +103,7 @@ def render_html(digest: Digest) -> str:
 
 
 def render_json(digest: Digest) -> str:
-    """The digest as JSON for SIEM/SOAR tools: ``Digest.to_dict``, schema version 1."""
+    """The digest as JSON for SIEM/SOAR tools: ``Digest.to_dict``, ``SCHEMA_VERSION``."""
     return json.dumps(digest.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
@@ -159,6 +164,24 @@ def novelty(entry: DigestEntry) -> str | None:
     earlier = cluster.earlier_posts
     return (f"KNOWN: seen before, first on {first} "
             f"({earlier} earlier post{'' if earlier == 1 else 's'})")
+
+
+def undelivered_text(item: Undelivered) -> str:
+    """'digest 3 of 2026-12-01 09:00+08:00 → hook: gave up after 8 attempts; last error: …'"""
+    plural = "" if item.attempts == 1 else "s"
+    return (f"digest {item.digest_id} of {when(item.digest_created_at)} → {clip(item.channel, 80)}"
+            f": gave up after {item.attempts} attempt{plural}; last error: "
+            f"{clip(item.error, ERROR_LIMIT)}")
+
+
+def undelivered_lines(digest: Digest) -> list[str]:
+    """The "Not delivered" section's lines, the first UNDELIVERED_LIMIT by name and a count of
+    the rest; empty when no channel gave up. Every format and chat dialect shows these."""
+    lines = [undelivered_text(item) for item in digest.undelivered[:UNDELIVERED_LIMIT]]
+    more = len(digest.undelivered) - UNDELIVERED_LIMIT
+    if more > 0:
+        lines.append(f"and {more} more: doxwatch status lists them")
+    return lines
 
 
 def handle_text(handle: Handle) -> str:
@@ -271,6 +294,7 @@ def _render(jinja: Environment, template: str, digest: Digest) -> str:
     return jinja.get_template(template).render(
         digest=digest, groups=groups, headline=headline(digest), categories=CATEGORIES,
         empty=digest.total_posts == 0 and not digest.entries, period=period(digest),
+        undelivered=undelivered_lines(digest), retry_given_up=RETRY_GIVEN_UP,
         totals=totals(digest), summary=summary(digest),
         sellers=digest.sellers[:SELLER_LIMIT],
         more_sellers=max((digest.seller_count or 0) - min(len(digest.sellers), SELLER_LIMIT), 0),

@@ -107,14 +107,18 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class DigestConfig:
-    """When the digest is built (cron, in ``timezone``; sources' crons use it too) and where
-    it goes (channel names; empty = every channel)."""
+    """When the digest is built (cron, in ``timezone``; sources' crons use it too), where
+    it goes (channel names; empty = every channel), and how a failed delivery is retried:
+    again ``retry_backoff`` seconds after its first failure, doubling, until ``max_attempts``
+    attempts have failed (then it has given up, and the next digest says so)."""
 
     schedule: str = "0 9 * * *"
     timezone: str = "Asia/Shanghai"
     channels: tuple[str, ...] = ()
     send_empty: bool = False
     max_entries: int = 200
+    max_attempts: int = 8
+    retry_backoff: float = 300.0  # seconds ("5m")
 
 
 @dataclass(frozen=True)
@@ -527,7 +531,8 @@ def _foreign_error(table: Table, prefix: str, error: Any) -> ConfigError:
 
 
 def _digest(table: Table, channels: tuple[ChannelConfig, ...]) -> DigestConfig:
-    table.check_keys(("schedule", "timezone", "channels", "send_empty", "max_entries"))
+    table.check_keys(("schedule", "timezone", "channels", "send_empty", "max_entries",
+                      "max_attempts", "retry_backoff"))
     defaults = DigestConfig()
     timezone = table.string("timezone", defaults.timezone)
     try:
@@ -550,6 +555,8 @@ def _digest(table: Table, channels: tuple[ChannelConfig, ...]) -> DigestConfig:
         channels=names,
         send_empty=table.boolean("send_empty", defaults.send_empty),
         max_entries=table.integer("max_entries", defaults.max_entries),
+        max_attempts=table.integer("max_attempts", defaults.max_attempts),
+        retry_backoff=_duration(table, "retry_backoff") or defaults.retry_backoff,
     )
 
 
@@ -594,16 +601,23 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def parse_duration(text: str) -> float | None:
+    """Seconds in ``"7d"``, ``"12h"``, ``"30m"``, ``"90s"`` or ``"2w"``; None if it is not one
+    (the configuration's durations, and ``posts list --since 2d``)."""
+    match = _DURATION.match(text)
+    return float(match[1]) * _SECONDS[match[2]] if match else None
+
+
 def _duration(table: Table, key: str) -> float | None:
     """``"7d"``, ``"12h"``, ``"30m"``, ``"90s"``, ``"2w"``, or a number of seconds."""
     value = table.get(key, (str, int, float), None)
     if value is None:
         return None
     if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
+        seconds = parse_duration(value)
+        if seconds is None:
             raise table.error(key, f"not a duration like \"7d\", \"12h\" or \"30m\": {value!r}")
-        value = float(match[1]) * _SECONDS[match[2]]
+        value = seconds
     if value <= 0:
         raise table.error(key, "must be more than 0")
     return float(value)
@@ -688,6 +702,8 @@ timezone = "Asia/Shanghai"
 channels = ["mail", "hook"]          # leave empty to send to every channel below
 # send_empty = false                 # true: send "nothing new" digests too
 # max_entries = 200
+# max_attempts = 8                   # a delivery that failed this often gives up (reported)
+# retry_backoff = "5m"               # first retry after 5 minutes, then 10, 20, 40 …
 
 # Where digests go, one [[channels]] table each: kind = email | webhook | file | stdout.
 [[channels]]

@@ -1,14 +1,16 @@
 """Build the digest of what was flagged since the last one, and deliver it once per channel.
 
 One way through: select the flagged posts no digest holds yet → build the ``Digest`` →
-store it whole → the outbox sends the stored payload. The digest, the posts it covers and
-one ``pending`` delivery per channel are committed *before* anything is sent, and a retry
-sends the stored digest, not one rebuilt from rows that may have changed since (a post
-re-crawled, re-judged, deleted). A channel that fails stays ``failed`` and is
-retried by the next run; one that succeeded is never sent again; a post belongs to one
-digest only (a unique constraint), so nothing is sent twice and nothing is lost. A
+store it whole → the outbox (``monitor.outbox``: claims, retries with backoff, giving up)
+sends the stored payload. The digest, the posts it covers and one ``pending`` delivery per
+channel are committed *before* anything is sent, and a retry sends the stored digest, not
+one rebuilt from rows that may have changed since (a post re-crawled, re-judged, deleted).
+A channel that fails stays ``failed`` and is retried when its backoff has elapsed (or at
+once by ``doxwatch digest``); one that succeeded is never sent again; a post belongs to
+one digest only (a unique constraint), so nothing is sent twice and nothing is lost. A
 crash between a send and its record can repeat that one send: webhook receivers get an
-``Idempotency-Key`` and mail a stable ``Message-ID`` to recognise it.
+``Idempotency-Key`` and mail a stable ``Message-ID`` to recognise it. A channel that gave
+up on a digest is named in the next digest's "Not delivered".
 
 What a digest holds (see ``alerts.digest``): every flagged post of the period is counted
 (``totals``, beside the previous digest's) and taken into the digest, but near-duplicates
@@ -69,6 +71,15 @@ from monitor.db.schema import (
 )
 from monitor.db.types import as_utc
 from monitor.health import source_health
+from monitor.outbox import (
+    DeliveryOutcome,
+    RetryMode,
+    RetryPolicy,
+    Sender,
+    given_up,
+    safe_error,
+    send_due,
+)
 
 EXCERPT_CHARS = 300
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -79,39 +90,62 @@ _SEVERITY = {category: position for position, category in enumerate(CATEGORIES)}
 
 
 @dataclass(frozen=True)
-class DeliveryOutcome:
-    digest_id: int
-    channel: str
-    status: str
-    error: str | None
-
-
-@dataclass(frozen=True)
 class DigestReport:
     digest: Digest | None          # the new digest, if there was anything new
     deliveries: tuple[DeliveryOutcome, ...]
 
     @property
     def failed(self) -> list[DeliveryOutcome]:
-        return [d for d in self.deliveries if d.status != "sent"]
+        """The sends of this run that failed (not rows another sender has, nor given up)."""
+        return [d for d in self.deliveries if d.status == "failed"]
 
 
 def run_digest(config: Config, db: Database, version: str, *,
-               env: Mapping[str, str] | None = None, now: datetime | None = None) -> DigestReport:
-    """Retry what failed before, then select, build, store and send what is new.
+               env: Mapping[str, str] | None = None, now: datetime | None = None,
+               retry: RetryMode = "backoff") -> DigestReport:
+    """Retry what failed before (as ``retry`` says), then select, build, store and send
+    what is new.
 
     ``version`` is the model whose judgements count; the caller has judged the posts with
     it already (``classify_pending``), so a digest never waits on the classifier.
     """
     env = os.environ if env is None else env
-    channels = {c.name: c for c in config.digest_channels()}
     with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-        timezone = config.digest.timezone
-        retried = _send_pending(db, channels, timezone, env, client)
-        digest = _store_new_digest(db, config, version, list(channels), now)
-        sent = (_send_pending(db, channels, timezone, env, client, only=digest.id)
-                if digest else [])
+        retried = _send_due(config, db, env, client, retry)
+        digest = _store_new_digest(db, config, version, now)
+        sent = _send_due(config, db, env, client, retry, only=digest.id) if digest else []
     return DigestReport(digest, tuple(retried + sent))
+
+
+def send_deliveries(config: Config, db: Database, *, env: Mapping[str, str] | None = None,
+                    retry: RetryMode = "backoff") -> list[DeliveryOutcome]:
+    """Send the stored digests' deliveries that are due, building nothing: the scheduler's
+    job between digests, so a channel that was down at nine gets its digest by itself."""
+    env = os.environ if env is None else env
+    with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
+        return _send_due(config, db, env, client, retry)
+
+
+def _send_due(config: Config, db: Database, env: Mapping[str, str], client: httpx.Client,
+              retry: RetryMode, *, only: int | None = None) -> list[DeliveryOutcome]:
+    """The outbox's due rows, to channels still configured, each sent as it was stored."""
+    channels = {c.name: c for c in config.digest_channels()}
+    send = _digest_sender(channels, config.digest.timezone, env, client)
+    return send_due(db, channels, send, RetryPolicy.of(config.digest), retry, only=only)
+
+
+def _digest_sender(channels: Mapping[str, ChannelConfig], timezone: str,
+                   env: Mapping[str, str], client: httpx.Client) -> Sender:
+    """Sends a stored digest payload through a channel, in the team's timezone."""
+    def send(digest_id: int, payload: Mapping[str, Any], channel: str) -> str | None:
+        try:
+            # exactly what was built and stored, whatever happened to its posts since
+            digest = in_timezone(Digest.from_dict(payload), timezone)
+        except ValueError as damaged:
+            return f"stored digest {digest_id} cannot be read: {damaged}"
+        error = _send(channels[channel], digest, env, client)
+        return safe_error(error, channels[channel], env) if error else None
+    return send
 
 
 def preview_digest(config: Config, db: Database, classifier: Classifier,
@@ -143,7 +177,7 @@ def broken_sources(session: Session, config: Config) -> tuple[tuple[str, str], .
 
 
 def _store_new_digest(db: Database, config: Config, version: str,
-                      channel_names: Sequence[str], now: datetime | None) -> Digest | None:
+                      now: datetime | None) -> Digest | None:
     """Build the digest of the flagged posts no digest holds yet and store it whole, with
     all its posts (shown or not), their clusters and one pending delivery per channel, in
     one transaction."""
@@ -162,7 +196,7 @@ def _store_new_digest(db: Database, config: Config, version: str,
         record.payload = digest.to_dict()
         _record_posts(session, record.id, built.posts)
         store_clusters(session, built.clustering)
-        for name in channel_names:
+        for name in (channel.name for channel in config.digest_channels()):
             session.add(Delivery(digest_id=record.id, channel=name, status="pending",
                                  attempts=0, created_at=created, updated_at=created))
         del built  # the posts go before the collector resumes
@@ -266,8 +300,9 @@ def _build_digest(session: Session, config: Config, version: str, created: datet
         cluster_count=len(members),
         known_clusters=sum(cluster_id in clustering.known for cluster_id in members),
         sellers=sellers, seller_count=seller_count,
-        rest_command=(_rest_command(since, len(posts), config.digest.timezone)
+        rest_command=(_rest_command(since, created, len(posts), config.digest.timezone)
                       if len(shown) < len(members) else None),
+        undelivered=given_up(session, RetryPolicy.of(config.digest), after=since, until=created),
     )
     return _Built(digest, posts, clustering)
 
@@ -496,45 +531,14 @@ def _previous_totals(session: Session) -> dict[str, int] | None:
     return {category: counts.get(category, 0) for category in CATEGORIES}
 
 
-def _rest_command(since: datetime | None, total: int, timezone: str) -> str:
-    """The command that lists every flagged post of the period: the newest ``total``
-    flagged posts, which are this period's when run before more arrive. (``posts list``
-    has no ``--since`` yet; with one, ``--since <since>`` would be exact.)"""
-    del since, timezone  # for --since, once posts list has it
-    return f"doxwatch posts list --flagged -n {total}"
-
-
-def _send_pending(db: Database, channels: Mapping[str, ChannelConfig], timezone: str,
-                  env: Mapping[str, str], client: httpx.Client, *,
-                  only: int | None = None) -> list[DeliveryOutcome]:
-    """Send every delivery not yet sent, to channels still configured."""
-    with db.session() as session:
-        query = select(Delivery.id).where(Delivery.status != "sent",
-                                          Delivery.channel.in_(list(channels)))
-        if only is not None:
-            query = query.where(Delivery.digest_id == only)
-        ids = session.scalars(query.order_by(Delivery.digest_id, Delivery.id)).all()
-    return [_deliver(db, delivery_id, channels, timezone, env, client) for delivery_id in ids]
-
-
-def _deliver(db: Database, delivery_id: int, channels: Mapping[str, ChannelConfig],
-             timezone: str, env: Mapping[str, str], client: httpx.Client) -> DeliveryOutcome:
-    with db.session() as session:
-        delivery = session.get(Delivery, delivery_id)
-        try:
-            # exactly what was built and stored, whatever happened to its posts since
-            digest = in_timezone(Digest.from_dict(delivery.digest.payload), timezone)
-        except ValueError as damaged:
-            error = f"stored digest {delivery.digest_id} cannot be read: {damaged}"
-        else:
-            error = _send(channels[delivery.channel], digest, env, client)
-        delivery.attempts += 1
-        delivery.updated_at = _now()
-        delivery.status = "failed" if error else "sent"
-        delivery.last_error = error
-        if not error:
-            delivery.sent_at = delivery.updated_at
-        return DeliveryOutcome(delivery.digest_id, delivery.channel, delivery.status, error)
+def _rest_command(since: datetime | None, until: datetime, total: int, timezone: str) -> str:
+    """The command that lists every flagged post of the period: first seen after the
+    previous digest and until this one, in the team's timezone, to the microsecond (the
+    boundaries are the digests' own times), all ``total`` of them."""
+    zone = ZoneInfo(timezone)
+    span = f"--since {since.astimezone(zone).isoformat()} " if since else ""
+    return (f"doxwatch posts list --flagged {span}--until {until.astimezone(zone).isoformat()}"
+            f" -n {total}")
 
 
 def in_timezone(digest: Digest, timezone: str) -> Digest:
@@ -556,8 +560,10 @@ def in_timezone(digest: Digest, timezone: str) -> Digest:
                     for e in digest.entries)
     sellers = tuple(replace(s, handles=handles(s), first_seen_at=local(s.first_seen_at),
                             last_seen_at=local(s.last_seen_at)) for s in digest.sellers)
+    undelivered = tuple(replace(u, digest_created_at=local(u.digest_created_at))
+                        for u in digest.undelivered)
     return replace(digest, created_at=local(digest.created_at), since=local(digest.since),
-                   entries=entries, sellers=sellers)
+                   entries=entries, sellers=sellers, undelivered=undelivered)
 
 
 def check_channels(config: Config, env: Mapping[str, str] | None = None) -> None:

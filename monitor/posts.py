@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, select
 
+from monitor.config import parse_duration
 from monitor.db import Database
 from monitor.db.schema import Entity, ModelRecord, Post, Prediction, Source
 from monitor.errors import UsageProblem
@@ -35,8 +38,25 @@ class PostDetail:
     entities: list[tuple[str, str]]
 
 
+def parse_moment(text: str, timezone: str, option: str,
+                 now: datetime | None = None) -> datetime:
+    """``2026-12-01``, ``2026-12-01 09:00``, ``2026-12-01T09:00:00+08:00`` (no offset: in
+    ``timezone``, the team's [digest] timezone), or ``2d``/``12h``/``30m`` ago."""
+    seconds = parse_duration(text)
+    if seconds is not None:
+        return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageProblem(f"{option}: not a date or time like 2026-12-01, "
+                           f"\"2026-12-01 09:00\" or 2d: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
 def list_posts(db: Database, *, flagged: bool = False, source: str | None = None,
-               limit: int = 50) -> list[PostRow]:
+               limit: int = 50, since: datetime | None = None,
+               until: datetime | None = None) -> list[PostRow]:
+    """The newest posts, first seen from ``since`` to ``until`` (both included) if given."""
     with db.session() as session:
         if source and session.scalar(select(Source.id).where(Source.name == source)) is None:
             known = ", ".join(session.scalars(select(Source.name).order_by(Source.name)))
@@ -54,6 +74,10 @@ def list_posts(db: Database, *, flagged: bool = False, source: str | None = None
             query = query.where(Prediction.is_offer.is_(True))
         if source:
             query = query.where(Source.name == source)
+        if since is not None:
+            query = query.where(Post.first_seen_at >= since)
+        if until is not None:
+            query = query.where(Post.first_seen_at <= until)
         return [
             PostRow(post.id, name, post.first_seen_at.isoformat(timespec="seconds"),
                     post.title, post.text, tuple(labels or ()))

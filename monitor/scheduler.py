@@ -7,7 +7,7 @@ with the configuration (added, updated, removed) and keeps a stored next run tim
 a run that fell due while nothing was running is seen and done, once.
 
 What a row holds: JSON, not APScheduler's pickle. A job is a textual reference to one of
-two functions of this module (``JOB_FUNCTIONS``) with JSON arguments (a source name, or
+the job functions of this module (``JOB_FUNCTIONS``) with JSON arguments (a source name, or
 none), its cron fields, the timezone and the next run time; never a Config object, never
 scraped text. Reading a row builds nothing but a CronTrigger and refuses any other
 function, so whoever can write to the database cannot make the scheduler run code of
@@ -20,7 +20,9 @@ overlaps itself (``max_instances=1``). A run that was due while the scheduler wa
 is done when it starts, however late, and only once however many were missed
 (``coalesce``, no misfire grace limit): a machine down all week sends one digest, not
 seven. A digest due in the same minute as crawls (or while crawls run) waits for those
-crawls to finish, so it holds what they found (``CrawlsFirst``).
+crawls to finish, so it holds what they found (``CrawlsFirst``). Every five minutes the
+deliveries job sends what the outbox has due (a failed delivery whose backoff has elapsed),
+so a channel that was down at nine gets its digest by itself later.
 
 One scheduler per database: ``run_forever`` holds a lock for as long as it runs (a
 PostgreSQL advisory lock; for SQLite, an flock on ``<database file>.scheduler-lock``),
@@ -38,7 +40,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -68,9 +70,10 @@ from monitor.config import Config
 from monitor.crawl import CrawlSummary, crawl, mark_stale_runs, stop_children
 from monitor.db import Database
 from monitor.db.engine import is_sqlite, parse_url, sqlite_file
-from monitor.digest import DigestReport, run_digest
+from monitor.digest import DigestReport, run_digest, send_deliveries
 from monitor.errors import DoxwatchError
 from monitor.modelstore import configured_classifier
+from monitor.outbox import DeliveryOutcome
 
 log = logging.getLogger("doxwatch.scheduler")
 
@@ -79,7 +82,11 @@ DIGEST_JOB = "digest"
 CRAWL_JOB_PREFIX = "crawl:"
 CRAWL_FUNCTION = "monitor.scheduler:crawl_job"
 DIGEST_FUNCTION = "monitor.scheduler:digest_job"
-JOB_FUNCTIONS = frozenset({CRAWL_FUNCTION, DIGEST_FUNCTION})  # all a stored row may name
+DELIVERIES_JOB = "deliveries"
+DELIVERIES_FUNCTION = "monitor.scheduler:deliveries_job"
+DELIVERIES_SCHEDULE = "*/5 * * * *"  # retries wait at least [digest] retry_backoff anyway
+JOB_FUNCTIONS = frozenset({CRAWL_FUNCTION, DIGEST_FUNCTION, DELIVERIES_FUNCTION})  # all a
+# stored row may name
 # None: a missed run is done however late it is (once, with coalesce); a limit would
 # skip the digest of a machine that was down at nine and back at ten.
 MISFIRE_GRACE_SECONDS: int | None = None
@@ -440,6 +447,15 @@ def digest_job() -> None:
         log.exception("digest failed")
 
 
+def deliveries_job() -> None:
+    """The outbox's job: send the deliveries that are due (pending, or failed and backed off)."""
+    runtime = _require_runtime()
+    try:
+        _log_deliveries(send_deliveries(runtime.config, runtime.db))
+    except Exception:
+        log.exception("sending deliveries failed")
+
+
 def _require_runtime() -> _Runtime:
     if _runtime is None:
         raise RuntimeError("doxwatch jobs run inside build_scheduler's scheduler")
@@ -458,10 +474,15 @@ def _crawl_and_classify(config: Config, db: Database, name: str, debug: bool) ->
 def _digest(config: Config, db: Database) -> None:
     report = run_digest(config, db, classify(config, db).model_version)
     if report.digest is not None:
-        log.info("digest %s: %d offers", report.digest.id, len(report.digest.entries))
-    for d in report.deliveries:
+        log.info("digest %s: %d offers", report.digest.id, report.digest.total_posts)
+    _log_deliveries(report.deliveries)
+
+
+def _log_deliveries(outcomes: Iterable[DeliveryOutcome]) -> None:
+    for d in outcomes:
+        detail = d.error or d.note
         log.log(logging.WARNING if d.error else logging.INFO, "digest %s -> %s: %s%s",
-                d.digest_id, d.channel, d.status, f" ({d.error})" if d.error else "")
+                d.digest_id, d.channel, d.status, f" ({detail})" if detail else "")
 
 
 # --- the scheduler ----------------------------------------------------------------------
@@ -480,13 +501,15 @@ class JobSpec:
 
 
 def configured_jobs(config: Config) -> list[JobSpec]:
-    """One crawl job per enabled source and the digest job, with their triggers."""
+    """One crawl job per enabled source, the digest job and the deliveries job."""
     timezone = ZoneInfo(config.digest.timezone)
     jobs = [JobSpec(f"{CRAWL_JOB_PREFIX}{s.name}", f"crawl {s.name}", CRAWL_FUNCTION,
                     (s.name,), s.schedule, cron_trigger(s.schedule, timezone))
             for s in config.sources if s.enabled]
     jobs.append(JobSpec(DIGEST_JOB, "digest", DIGEST_FUNCTION, (), config.digest.schedule,
                         cron_trigger(config.digest.schedule, timezone)))
+    jobs.append(JobSpec(DELIVERIES_JOB, "deliveries", DELIVERIES_FUNCTION, (),
+                        DELIVERIES_SCHEDULE, cron_trigger(DELIVERIES_SCHEDULE, timezone)))
     return jobs
 
 

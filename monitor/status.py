@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from alerts.digest import Undelivered
 from monitor.config import Config
 from monitor.db import Database, mask_url
 from monitor.db.schema import (
@@ -18,6 +20,7 @@ from monitor.db.schema import (
 )
 from monitor.health import source_health
 from monitor.modelstore import check_active_model
+from monitor.outbox import RetryPolicy, given_up
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,11 @@ class StatusReport:
     model: str | None
     model_problem: str | None      # why the active model's file does not load; None if it does
     last_digest: str | None
-    failed_deliveries: int
+    failed_deliveries: int         # not sent yet and still retried (pending, failed, sending)
     sources: list[SourceStatus]
+    # deliveries that gave up ([digest] max_attempts), every one until sent or retried:
+    # a digest reports each once, status as long as it stands
+    given_up: tuple[Undelivered, ...] = ()
 
 
 def collect_status(config: Config, db: Database) -> StatusReport:
@@ -60,8 +66,10 @@ def collect_status(config: Config, db: Database) -> StatusReport:
             unclassified = session.scalar(
                 select(func.count(Post.id)).where(Post.id.not_in(judged))) or 0
         last_digest = session.scalar(select(func.max(DigestRecord.created_at)))
-        failed = session.scalar(
+        stopped = given_up(session, RetryPolicy.of(config.digest))
+        unsent = session.scalar(
             select(func.count(Delivery.id)).where(Delivery.status != "sent")) or 0
+        zone = ZoneInfo(config.digest.timezone)
         sources = [_source_status(session, s, config.crawl.broken_after)
                    for s in config.sources]
         return StatusReport(
@@ -73,8 +81,10 @@ def collect_status(config: Config, db: Database) -> StatusReport:
             model=model,
             model_problem=model_problem,
             last_digest=_when(last_digest),
-            failed_deliveries=failed,
+            failed_deliveries=unsent - len(stopped),
             sources=sources,
+            given_up=tuple(replace(u, digest_created_at=u.digest_created_at.astimezone(zone))
+                           for u in stopped),
         )
 
 

@@ -115,6 +115,10 @@ class DingTalkChannel(ChatChannel):
         if summary.broken_more:
             units.append(self._unit(f"- ⚠ and {summary.broken_more} more broken sources: "
                                     "`doxwatch status`"))
+        if summary.undelivered:
+            units.append(self._unit(f"⚠ **Not delivered** (the channel gave up; "
+                                    f"`{summary.retry_given_up}` tries again):"))
+            units.extend(self._unit(f"- {md(line)}") for line in summary.undelivered)
         if summary.hidden:
             units.append(self._unit(f"Showing the {summary.shown} strongest of "
                                     f"{summary.offers} offers; all of them: `{summary.rest}`"))

@@ -120,6 +120,10 @@ class FeishuChannel(ChatChannel):
         if summary.broken_more:
             units.append(self._unit([[text(f"⚠ and {summary.broken_more} more broken "
                                            "sources: doxwatch status")]]))
+        if summary.undelivered:
+            units.append(self._unit([[text(f"⚠ Not delivered (the channel gave up; "
+                                           f"{summary.retry_given_up} tries again):")]]))
+            units.extend(self._unit([[text(f"- {plain(line)}")]]) for line in summary.undelivered)
         if summary.hidden:
             units.append(self._unit([[text(f"Showing the {summary.shown} strongest of "
                                            f"{summary.offers} offers; all of them: "

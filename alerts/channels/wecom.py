@@ -87,6 +87,10 @@ class WeComChannel(ChatChannel):
         if summary.broken_more:
             units.append(self._unit(f'<font color="warning">and {summary.broken_more} more '
                                     "broken sources</font>: `doxwatch status`"))
+        if summary.undelivered:
+            units.append(self._unit('<font color="warning">Not delivered</font> (the channel '
+                                    f"gave up; `{summary.retry_given_up}` tries again):"))
+            units.extend(self._unit(f"- {md(line)}") for line in summary.undelivered)
         if summary.hidden:
             units.append(self._unit(f"Showing the {summary.shown} strongest of "
                                     f"{summary.offers} offers; all of them: `{summary.rest}`"))

@@ -17,8 +17,15 @@ def register(app: typer.Typer, state: State) -> None:
     def digest(
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", help="Print the next digest; send and record nothing.")] = False,
+        retry_given_up: Annotated[bool, typer.Option(
+            "--retry-given-up",
+            help="Also retry deliveries that failed [digest] max_attempts times and gave "
+                 "up (once the channel is fixed).")] = False,
     ) -> None:
-        """Send what was flagged since the last digest to the configured channels."""
+        """Send what was flagged since the last digest to the configured channels.
+
+        Failed deliveries that have not given up are retried at once, whatever their
+        backoff: you asked. Given-up ones only with --retry-given-up."""
         from alerts.render import render_text
         from monitor.classify import classify_pending
         from monitor.digest import preview_digest, run_digest
@@ -30,7 +37,8 @@ def register(app: typer.Typer, state: State) -> None:
                                 markup=False)
             return
         classify_pending(db, classifier)
-        report = run_digest(config, db, classifier.version)
+        report = run_digest(config, db, classifier.version,
+                            retry="given-up" if retry_given_up else "now")
         print_digest_report(report)
         if report.failed:
             raise typer.Exit(1)
@@ -41,7 +49,8 @@ def print_digest_report(report: DigestReport) -> None:
     if report.digest is None:
         console.print("digest: nothing new since the last digest")
     else:
-        console.print(f"digest {report.digest.id}: {counted(len(report.digest.entries), 'offer')}")
+        console.print(f"digest {report.digest.id}: {counted(report.digest.total_posts, 'offer')}")
     for d in report.deliveries:
         line = f"  digest {d.digest_id} → {d.channel}: {d.status}"
-        console.print(line + (f" ({d.error})" if d.error else ""), markup=False)
+        detail = d.error or d.note
+        console.print(line + (f" ({detail})" if detail else ""), markup=False)

@@ -22,11 +22,21 @@ def register(app: typer.Typer, state: State) -> None:
             "--flagged", help="Only posts the active model flags as offers.")] = False,
         source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
         limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many.")] = 50,
+        since: Annotated[str | None, typer.Option(
+            "--since", help="Only posts first seen at or after this: 2026-12-01, "
+                            "\"2026-12-01 09:00\" (in [digest] timezone unless an offset is "
+                            "given) or 2d / 12h / 30m ago.")] = None,
+        until: Annotated[str | None, typer.Option(
+            "--until", help="Only posts first seen at or before this (as --since).")] = None,
     ) -> None:
         """The newest posts, with the active model's verdict."""
-        from monitor.posts import list_posts
+        from monitor.posts import list_posts, parse_moment
 
-        rows = list_posts(state.database(), flagged=flagged, source=source, limit=limit)
+        timezone = state.config().digest.timezone
+        rows = list_posts(
+            state.database(), flagged=flagged, source=source, limit=limit,
+            since=parse_moment(since, timezone, "--since") if since else None,
+            until=parse_moment(until, timezone, "--until") if until else None)
         table = Table("id", "source", "first seen", "labels", "title")
         for row in rows:
             table.add_row(str(row.id), plain(row.source), row.first_seen,

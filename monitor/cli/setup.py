@@ -94,6 +94,13 @@ def _print_status(report) -> None:
     console.print(f"Last digest: {report.last_digest or 'never'}"
                   + (f"  (deliveries waiting for retry: {report.failed_deliveries})"
                      if report.failed_deliveries else ""))
+    if report.given_up:
+        from alerts.render import RETRY_GIVEN_UP, undelivered_text
+
+        console.print(f"Not delivered ({RETRY_GIVEN_UP} tries again once the channel works):",
+                      markup=False, soft_wrap=True)
+        for item in report.given_up:  # unwrapped: an error is copied and searched for
+            console.print(plain(f"  {undelivered_text(item)}"), soft_wrap=True)
     if not report.sources:
         console.print("No sources configured.")
         return

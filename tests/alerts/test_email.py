@@ -7,6 +7,7 @@ import email.policy
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -57,11 +58,15 @@ def test_resending_the_same_digest_keeps_the_message_id(smtp_server: Mailbox) ->
 
     channel.send(sample_digest())
     channel.send(sample_digest())
+    channel.send(replace(sample_digest(), uid="ab" * 16))
+    channel.send(replace(sample_digest(), uid="ab" * 16))
 
     ids = [email.message_from_bytes(e.original_content)["Message-ID"]
            for e in smtp_server.messages]
-    assert ids == ["<doxwatch-digest-42@example.org>"] * 2
-    assert received_subjects(smtp_server) == ["[SOC] 3 new offers — 2026-11-23"] * 2
+    # a digest stored before uids keeps its old Message-ID; a new one's has its uid
+    assert ids == ["<doxwatch-digest-42@example.org>"] * 2 \
+        + [f"<doxwatch-digest-42-{'ab' * 16}@example.org>"] * 2
+    assert received_subjects(smtp_server) == ["[SOC] 3 new offers — 2026-11-23"] * 4
 
 
 def received_subjects(mailbox: Mailbox) -> list[str]:

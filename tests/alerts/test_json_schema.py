@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.digest import SCHEMA_VERSION, Digest
+from alerts.digest import SCHEMA_VERSION, Digest, Undelivered
 from alerts.render import render_json, render_text
 from tests.alerts.samples import (
     empty_digest,
@@ -20,6 +23,7 @@ from tests.alerts.samples import (
 )
 
 jsonschema = pytest.importorskip("jsonschema")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "alerts" / "schema" / "digest.schema.json"
 DIGESTS = {
@@ -29,7 +33,15 @@ DIGESTS = {
     "hostile": hostile_digest,
     "hostile_rich": hostile_rich_digest,
     "unstored": lambda: sample_digest(None),
+    "undelivered": lambda: undelivered_digest(),
 }
+
+
+def undelivered_digest() -> Digest:
+    """The rich digest reporting that a channel gave up on an earlier one."""
+    return replace(rich_digest(), undelivered=(Undelivered(
+        3, datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI), "hook", 8,
+        "HTTP 503 from http://127.0.0.1:9/hook"),))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +89,11 @@ def test_every_field_written_is_declared(validator) -> None:
 
 @pytest.mark.parametrize(("damage", "where"), [
     (lambda d: d.pop("schema_version"), "schema_version"),
-    (lambda d: d.update(schema_version=2), "schema_version"),
+    (lambda d: d.update(schema_version=SCHEMA_VERSION + 1), "schema_version"),
+    (lambda d: d.update(schema_version=1), "schema_version"),  # v1 had no undelivered
+    (lambda d: d.pop("undelivered"), "undelivered"),
+    (lambda d: d["undelivered"][0].pop("error"), "error"),
+    (lambda d: d["undelivered"][0].update(digest_created_at="monday"), "monday"),
     (lambda d: d["totals"].pop("medical"), "medical"),
     (lambda d: d.update(created_at="yesterday"), "yesterday"),
     (lambda d: d.update(created_at="2026-11-23 09:00"), "2026-11-23 09:00"),
@@ -87,7 +103,7 @@ def test_every_field_written_is_declared(validator) -> None:
     (lambda d: d["sellers"][0].update(handles=[]), "handles"),
 ])
 def test_the_schema_refuses_what_doxwatch_would_not_write(validator, damage, where) -> None:
-    document = copy.deepcopy(rich_digest().to_dict())
+    document = copy.deepcopy(undelivered_digest().to_dict())
     damage(document)
 
     with pytest.raises(jsonschema.ValidationError) as raised:
@@ -109,4 +125,17 @@ def test_a_stored_digest_of_the_old_shape_loads_with_defaults_and_validates_once
     assert digest == sample_digest()
     assert digest.totals == {"medical": 1, "doxxing": 1, "biometric": 1}
     assert digest.previous_totals is None and digest.sellers == () and digest.hidden == 0
+    validator.validate(digest.to_dict())
+
+
+def test_a_stored_version_1_digest_loads_without_undelivered_and_keeps_its_key(validator) -> None:
+    """Payloads stored before version 2 are retried: they load, say nothing undelivered, and
+    keep the key their first attempt was sent with."""
+    old = {**sample_digest().to_dict(), "schema_version": 1, "uid": "ab" * 16}
+    del old["undelivered"]
+
+    digest = Digest.from_dict(old)
+
+    assert digest.undelivered == () and digest.key == f"42-{'ab' * 16}"
+    assert Digest.from_dict(undelivered_digest().to_dict()) == undelivered_digest()
     validator.validate(digest.to_dict())

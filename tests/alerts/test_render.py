@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from alerts.digest import Digest
+from alerts.digest import SCHEMA_VERSION, Digest
 from alerts.render import (
     EXCERPT_LIMIT,
     SELLER_LIMIT,
@@ -354,7 +354,7 @@ def test_json_is_the_digest_s_dict_and_reads_back() -> None:
     output = render_json(rich_digest())
 
     data = json.loads(output)
-    assert data == rich_digest().to_dict() and data["schema_version"] == 1
+    assert data == rich_digest().to_dict() and data["schema_version"] == SCHEMA_VERSION
     assert Digest.from_dict(data) == rich_digest()
 
 

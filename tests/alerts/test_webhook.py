@@ -8,6 +8,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -26,6 +27,9 @@ def hook(url: str, **extra: Any) -> dict[str, Any]:
     return {"url": url, **extra}
 
 
+UID = "0123456789abcdef" * 2
+
+
 @pytest.fixture
 def receiver(http_server: LoopbackServer) -> LoopbackServer:
     """The loopback server answering 204 No Content on /hook, as a chat webhook would."""
@@ -39,12 +43,15 @@ def test_posts_the_digest_as_json_with_its_text(receiver: LoopbackServer) -> Non
     )
 
     channel.send(sample_digest())
+    channel.send(replace(sample_digest(), uid=UID))
 
-    (request,) = receiver.requests
+    request, stored = receiver.requests
     assert (request.method, request.path) == ("POST", "/hook")
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
     assert request.headers["Authorization"] == "Bearer abc"
+    # a digest stored before uids keeps its old key; a new one's is unique to its database
     assert request.headers["Idempotency-Key"] == "doxwatch-digest-42-hook"
+    assert stored.headers["Idempotency-Key"] == f"doxwatch-digest-42-{UID}-hook"
     assert "X-Doxwatch-Signature" not in request.headers
     payload = json.loads(request.body.decode("utf-8"))
     assert payload == {**sample_digest().to_dict(), "text": render_text(sample_digest())}

@@ -155,6 +155,9 @@ schedule = "*/61 * * * *"
     ("[digest]\nschedule = 'daily'\n", "digest.schedule", "not a valid cron expression: 'daily'"),
     ("[digest]\nchannels = ['mail']\n", "digest.channels[0]",
      "no channel named 'mail' (configured: none)"),
+    ("[digest]\nmax_attempts = 0\n", "digest.max_attempts", "must be at least 1"),
+    ("[digest]\nretry_backoff = 'soon'\n", "digest.retry_backoff",
+     'not a duration like "7d", "12h" or "30m": \'soon\''),
     ("[crawl]\ndelay = 'fast'\n", "crawl.delay", "expected a number, got a string"),
     ("[crawl]\ntimeout = 0\n", "crawl.timeout", "must be above 0"),
     ("[model]\nthreshold_offset = 2\n", "model.threshold_offset", "must be at most 1"),
@@ -234,6 +237,15 @@ def test_lookups_name_what_is_configured(tmp_path: Path) -> None:
     with pytest.raises(UsageProblem) as raised:
         config.channel("pager")
     assert str(raised.value) == "no channel named pager; configured: mail, hook"
+
+
+def test_digest_retries_default_to_8_attempts_5_minutes_apart_and_doubling(tmp_path: Path
+                                                                         ) -> None:
+    assert (load_config(_write(tmp_path, ""), env={}).digest.max_attempts,
+            load_config(_write(tmp_path, ""), env={}).digest.retry_backoff) == (8, 300)
+    config = load_config(_write(tmp_path, "[digest]\nmax_attempts = 3\nretry_backoff = '2h'\n"),
+                         env={})
+    assert (config.digest.max_attempts, config.digest.retry_backoff) == (3, 7200)
 
 
 def test_digest_goes_to_every_channel_when_none_are_named(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """Delivery guarantees against real receivers and a real crash.
 
-The window, as it is: a delivery row is marked sent in the transaction that sent it,
-committed after the receiver answered. A process killed after the receiver has read the
-request and before that commit leaves the row unsent, so the next run sends that channel
-the same digest again, with the same ``Idempotency-Key``, for the receiver to drop; the
-channels after it were not reached and get the digest once.
+The window, as it is: a delivery row is claimed (``sending``, committed) before it is
+sent and marked sent after the receiver answered. A process killed after the receiver has
+read the request and before that record leaves the row ``sending``; once its claim is older
+than the lease (``monitor.outbox.SEND_LEASE``: a live sender is never overtaken) the next
+run sends that channel the same digest again, with the same ``Idempotency-Key``, for the
+receiver to drop; the channels after it were not reached and get the digest once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from sqlalchemy import select
 
 from monitor.db import open_database
 from monitor.db.schema import Delivery
+from monitor.outbox import SEND_LEASE
 from tests.helpers import LoopbackServer, closed_port, loopback_server
 from tests.monitor.cli_helpers import ingest_config, run_cli
 
@@ -51,6 +54,17 @@ def _deliveries(db_url: str) -> dict[str, tuple[str, int]]:
     try:
         with db.session() as session:
             return {d.channel: (d.status, d.attempts) for d in session.scalars(select(Delivery))}
+    finally:
+        db.dispose()
+
+
+def _age_claims(db_url: str, age: timedelta) -> None:
+    """Time passes for the claims (``sending`` rows) as for a crashed sender's."""
+    db = open_database(db_url)
+    try:
+        with db.session() as session:
+            for delivery in session.scalars(select(Delivery).where(Delivery.status == "sending")):
+                delivery.updated_at -= age
     finally:
         db.dispose()
 
@@ -118,13 +132,19 @@ def test_a_run_killed_between_channels_resends_only_the_unrecorded_send(capsys, 
         out, err = process.communicate(timeout=120)
         assert process.returncode == -signal.SIGKILL, out + err
         assert len(_posts(receiver, "/one")) == 1 and not _posts(receiver, "/two")
-        # killed before the row of the first send was committed: nothing was recorded
-        assert _deliveries(db_url) == {"hook1": ("pending", 0), "hook2": ("pending", 0)}
+        # killed after the claim of the first send and before its record
+        assert _deliveries(db_url) == {"hook1": ("sending", 1), "hook2": ("pending", 0)}
 
         rerun = run_cli(capsys, "--config", config, "digest")
+        # the claim holds for the lease: it might be a live sender's
+        assert rerun.code == 0, rerun.out + rerun.err
+        assert "digest 1 → hook1: sending (another sender has it" in rerun.out
+        assert "digest 1 → hook2: sent" in rerun.out and len(_posts(receiver, "/one")) == 1
+        _age_claims(db_url, SEND_LEASE + timedelta(seconds=1))  # the lease runs out
+        taken_over = run_cli(capsys, "--config", config, "digest")
         last = run_cli(capsys, "--config", config, "digest")
-    assert rerun.code == 0, rerun.out + rerun.err
-    assert "digest 1 → hook1: sent" in rerun.out and "digest 1 → hook2: sent" in rerun.out
+    assert taken_over.code == 0, taken_over.out + taken_over.err
+    assert "digest 1 → hook1: sent" in taken_over.out and "hook2" not in taken_over.out
     assert last.code == 0 and "hook" not in last.out
 
     first, repeat = _posts(receiver, "/one")
@@ -137,4 +157,4 @@ def test_a_run_killed_between_channels_resends_only_the_unrecorded_send(capsys, 
     [second_channel] = _posts(receiver, "/two")
     assert second_channel.headers["Idempotency-Key"] == f"doxwatch-digest-1-{uid}-hook2"
     assert json.loads(second_channel.body)["id"] == json.loads(first.body)["id"] == 1
-    assert _deliveries(db_url) == {"hook1": ("sent", 1), "hook2": ("sent", 1)}
+    assert _deliveries(db_url) == {"hook1": ("sent", 2), "hook2": ("sent", 1)}

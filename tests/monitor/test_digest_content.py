@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from alerts.digest import Digest
+from alerts.digest import SCHEMA_VERSION, Digest
 from alerts.render import render_text
 from models.predict import Judgement
 from monitor.config import ChannelConfig, Config, DigestConfig
@@ -261,7 +261,8 @@ def test_entries_are_ordered_by_category_then_score_and_capped_all_counted(db: D
     assert [e.post_id for e in digest.entries] == [strong, medical, weak]
     assert [e.category for e in digest.entries] == ["doxxing"] * 3
     assert digest.total_posts == 5 and digest.cluster_count == 4 and digest.hidden == 1
-    assert digest.rest_command == "doxwatch posts list --flagged -n 5"
+    assert digest.rest_command == \
+        "doxwatch posts list --flagged --until 2026-11-02T09:00:00+08:00 -n 5"
     with db.session() as session:
         held = set(session.scalars(select(DigestPost.post_id).where(
             DigestPost.digest_id == built.id)))
@@ -280,9 +281,12 @@ def test_the_rest_command_lists_the_period_s_posts(db: Database) -> None:
 
     digest = _digest(db, 2, _config(max_entries=1))
 
-    assert digest.rest_command == "doxwatch posts list --flagged -n 3"
-    assert "Showing the 1 most severe ad; 2 more are not shown. All of them: " \
-           "doxwatch posts list --flagged -n 3" in render_text(digest)
+    # exactly the period: first seen after the previous digest, until this one
+    command = ("doxwatch posts list --flagged --since 2026-11-02T09:00:00+08:00 "
+               "--until 2026-11-03T09:00:00+08:00 -n 3")
+    assert digest.rest_command == command
+    assert f"Showing the 1 most severe ad; 2 more are not shown. All of them: {command}" \
+        in render_text(digest)
 
 
 def test_categories_come_in_order_medical_doxxing_biometric(db: Database) -> None:
@@ -338,7 +342,7 @@ def test_a_digest_stored_in_the_old_shape_is_still_delivered(db: Database, tmp_p
 
     assert [(d.digest_id, d.status) for d in report.deliveries] == [(1, "sent")]
     sent = json.loads((folder / "digest-1.json").read_text(encoding="utf-8"))
-    assert sent["schema_version"] == 1 and sent["entries"][0]["cluster"] is None
+    assert sent["schema_version"] == SCHEMA_VERSION and sent["entries"][0]["cluster"] is None
     assert sent["total_posts"] == 1 and sent["previous_totals"] is None
     assert "10001" in (folder / "digest-1.txt").read_text(encoding="utf-8")
 

@@ -94,7 +94,7 @@ def test_jobs_follow_the_configured_crons_in_the_configured_timezone(tmp_path):
     db = open_database(config.database_url)
     scheduler = build_scheduler(config, db)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"crawl:forum", "digest"}
+    assert set(jobs) == {"crawl:forum", "digest", "deliveries"}
 
     after = datetime(2026, 11, 23, 8, 59, tzinfo=SHANGHAI)
     digest_at = jobs["digest"].trigger.get_next_fire_time(None, after)
@@ -143,7 +143,7 @@ def test_the_job_store_holds_references_and_keeps_a_missed_run_across_restarts(t
     with running(build_scheduler(config, db)):
         pass
     rows = _rows(db)
-    assert set(rows) == {"crawl:forum", "digest"}
+    assert set(rows) == {"crawl:forum", "digest", "deliveries"}
     next_digest, state = rows["digest"]
     # a function reference and string arguments, never a Config, never a pickle
     assert state["func"] == "monitor.scheduler:digest_job" and state["args"] == []
@@ -177,7 +177,7 @@ def test_each_start_synchronises_the_jobs_with_the_configuration(tmp_path):
     with running(build_scheduler(changed, db)):
         pass
     after = _rows(db)
-    assert set(after) == {"crawl:paused", "digest"}
+    assert set(after) == {"crawl:paused", "digest", "deliveries"}
     assert after["digest"][1]["trigger"]["cron"]["hour"] == "18"
     assert after["digest"][1]["trigger"]["cron"]["day_of_week"] == "mon,tue,wed,thu,fri"
     next_digest = datetime.fromtimestamp(after["digest"][0], SHANGHAI)
@@ -219,7 +219,7 @@ def test_rows_naming_other_code_are_refused_not_run(capsys, tmp_path):
     with running(build_scheduler(config, db)):
         time.sleep(1.5)  # both rows were due a minute ago
     assert not by_reference.exists() and not by_pickle.exists()
-    assert set(_rows(db)) == {"crawl:forum", "digest"}
+    assert set(_rows(db)) == {"crawl:forum", "digest", "deliveries"}
     db.dispose()
 
 
@@ -229,7 +229,10 @@ def test_schedule_lists_next_runs_triggers_and_missed_runs(capsys, tmp_path):
     fresh = run_cli(capsys, *cli, "schedule")
     assert fresh.code == 0, fresh.err
     assert "Scheduler: not running" in fresh.out and "Times in Asia/Shanghai." in fresh.out
-    assert fresh.out.count("not scheduled yet: `doxwatch run` adds it") == 2
+    assert fresh.out.count("not scheduled yet: `doxwatch run` adds it") == 3
+    # the outbox's job: due retries every five minutes, between digests
+    [deliveries] = [line for line in fresh.out.splitlines() if line.startswith("deliveries")]
+    assert "*/5 * * * * (Asia/Shanghai)" in deliveries
     assert "paused" not in fresh.out
 
     db = open_database(config.database_url)
