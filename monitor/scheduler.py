@@ -67,7 +67,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from monitor.classify import ClassifyReport, classify_pending
 from monitor.config import Config
-from monitor.crawl import CrawlSummary, crawl, mark_stale_runs, stop_children
+from monitor.crawl import CrawlSummary, crawl, mark_stale_runs, stop_children, stop_on_signals
 from monitor.db import Database
 from monitor.db.engine import is_sqlite, parse_url, sqlite_file
 from monitor.digest import DigestReport, run_digest, send_deliveries
@@ -114,6 +114,7 @@ class OnceReport:
     crawls: list[CrawlSummary] = field(default_factory=list)
     classified: ClassifyReport | None = None
     digest: DigestReport | None = None
+    stopped_by: int | None = None  # the SIGINT or SIGTERM that stopped the crawls
 
     @property
     def ok(self) -> bool:
@@ -122,10 +123,18 @@ class OnceReport:
 
 
 def run_once(config: Config, db: Database, *, debug: bool = False) -> OnceReport:
-    """Every job once, in order: crawl all enabled sources, classify, digest."""
+    """Every job once, in order: crawl all enabled sources, classify, digest.
+
+    A SIGINT or SIGTERM during the crawls stops them as it stops ``doxwatch crawl`` (runs
+    recorded ``interrupted``) and skips the rest: whoever stopped the run wants it over, and
+    the next run classifies and digests what was stored."""
     report = OnceReport()
     if any(source.enabled for source in config.sources):
-        report.crawls = crawl(config, db, debug=debug)
+        with stop_on_signals() as stop:
+            report.crawls = crawl(config, db, debug=debug)
+        if stop.signum:
+            report.stopped_by = stop.signum
+            return report
     report.classified = classify(config, db)
     report.digest = run_digest(config, db, report.classified.model_version)
     return report

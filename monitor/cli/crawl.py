@@ -100,6 +100,8 @@ def register(app: typer.Typer, state: State) -> None:
             return
         report = run_once(config, db, debug=state.debug)
         print_crawls(report.crawls)
+        if report.stopped_by:
+            raise typer.Exit(128 + report.stopped_by)
         out_console().print(f"classified {counted(report.classified.classified, 'post')}, "
                             f"{counted(report.classified.flagged, 'offer')}")
         print_digest_report(report.digest)

@@ -165,11 +165,14 @@ def test_kill_9_of_the_parent_stops_the_child_and_the_next_crawl_marks_the_run(
     assert fresh.status == "ok" and fresh.items == THREADS
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_to_doxwatch_crawl_records_the_run_interrupted(tmp_path, signum):
+@pytest.mark.parametrize(("command", "signum"), [
+    (("crawl", "forum"), signal.SIGTERM), (("crawl", "forum"), signal.SIGINT),
+    (("run", "--once"), signal.SIGTERM)])
+def test_a_signal_to_doxwatch_crawl_records_the_run_interrupted(tmp_path, command, signum):
+    """``run --once`` stops as ``crawl`` does, and classifies and digests nothing after."""
     forum = SlowForum()
     with loopback_server(forum):
-        parent = _doxwatch(_config(tmp_path, forum), "crawl", "forum")
+        parent = _doxwatch(_config(tmp_path, forum), *command)
         try:
             child = _start_crawling(parent, forum)
             asked, signalled = forum.threads_asked(), time.monotonic()
@@ -187,6 +190,7 @@ def test_a_signal_to_doxwatch_crawl_records_the_run_interrupted(tmp_path, signum
     assert run.status == "interrupted" and run.finished_at is not None
     assert 3 <= run.pages < THREADS and run.items >= 2 and run.errors == 0
     assert stored == run.items == run.new_posts  # the pipeline flushed on close
+    assert "classified" not in out and "digest" not in out.lower()
 
 
 @pytest.mark.usefixtures("classifier")  # the crawl job classifies what it brought
