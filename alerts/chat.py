@@ -48,6 +48,7 @@ from alerts.render import (
     clean,
     entity_groups,
     headline,
+    kind_name,
     link_target,
     undelivered_lines,
     when,
@@ -258,7 +259,7 @@ def summarize(digest: Digest, max_entries: int) -> Summary:
     return Summary(
         key=digest.key,
         # the id, not the key: the key's random part means nothing to a reader
-        title=f"doxwatch digest {digest.key if digest.id is None else digest.id}: "
+        title=f"{kind_name(digest)} {digest.key if digest.id is None else digest.id}: "
               f"{headline(digest)}",
         period=period,
         totals=tuple((CATEGORY_LABELS.get(c, c), counts[c]) for c in CATEGORIES),

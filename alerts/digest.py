@@ -268,6 +268,8 @@ class Digest:
     uid: str | None = None
     # earlier digests a channel gave up on since the previous digest
     undelivered: tuple[Undelivered, ...] = ()
+    # one post sent at once ([alerts.immediate]), not the period's digest
+    immediate: bool = False
 
     def __post_init__(self) -> None:
         totals = self.totals
@@ -358,6 +360,7 @@ class Digest:
             "broken_sources": [{"source": source, "reason": reason}
                                for source, reason in self.broken_sources],
             "undelivered": [item.to_dict() for item in self.undelivered],
+            "immediate": self.immediate,
         }
 
     @classmethod
@@ -412,6 +415,7 @@ class Digest:
             rest_command=_field(data, "rest_command", str, optional=True),
             uid=_field(data, "uid", str, optional=True),
             undelivered=tuple(undelivered),
+            immediate=_field(data, "immediate", bool, optional=True) or False,
         )
 
     @property

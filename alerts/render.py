@@ -87,6 +87,11 @@ def headline(digest: Digest) -> str:
     return text
 
 
+def kind_name(digest: Digest) -> str:
+    """What a message is called: an immediate alert must not read as the day's digest."""
+    return "doxwatch immediate alert" if digest.immediate else "doxwatch digest"
+
+
 def render_text(digest: Digest) -> str:
     """Plain text: the e-mail's text part, the terminal, the webhook's ``text`` field."""
     return _render(environment("text"), "digest.txt.j2", digest)
@@ -292,7 +297,8 @@ def _render(jinja: Environment, template: str, digest: Digest) -> str:
         for category, entries in digest.by_category().items()
     ]
     return jinja.get_template(template).render(
-        digest=digest, groups=groups, headline=headline(digest), categories=CATEGORIES,
+        digest=digest, groups=groups, headline=headline(digest), name=kind_name(digest),
+        categories=CATEGORIES,
         empty=digest.total_posts == 0 and not digest.entries, period=period(digest),
         undelivered=undelivered_lines(digest), retry_given_up=RETRY_GIVEN_UP,
         totals=totals(digest), summary=summary(digest),

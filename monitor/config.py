@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import URL
 
+from models import CATEGORIES
 from monitor.errors import UsageProblem
 from monitor.paths import default_database_url
 
@@ -122,6 +123,18 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class ImmediateConfig:
+    """``[alerts.immediate]``: a post of one of ``categories`` scoring at least
+    ``min_score`` there is sent to ``channels`` as soon as it is classified, at most
+    ``max_per_hour`` an hour (the rest wait for the digest, which has every post anyway)."""
+
+    categories: tuple[str, ...] = CATEGORIES
+    min_score: float = 0.9
+    channels: tuple[str, ...] = ()
+    max_per_hour: int = 10
+
+
+@dataclass(frozen=True)
 class CrawlConfig:
     """Politeness and limits for every crawl: we visit other people's servers."""
 
@@ -164,6 +177,7 @@ class Config:
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
+    immediate: ImmediateConfig | None = None  # None: no immediate alerts
 
     def source(self, name: str) -> SourceConfig:
         """The source called ``name``; UsageProblem listing the configured ones if none."""
@@ -178,6 +192,12 @@ class Config:
         if not self.digest.channels:
             return self.channels
         return tuple(self.channel(name) for name in self.digest.channels)
+
+    def outbox_channels(self) -> tuple[ChannelConfig, ...]:
+        """The channels anything stored is sent to: the digest's and the immediate alerts'."""
+        names = {channel.name for channel in self.digest_channels()}
+        names.update(self.immediate.channels if self.immediate else ())
+        return tuple(channel for channel in self.channels if channel.name in names)
 
 
 _Named = TypeVar("_Named", SourceConfig, ChannelConfig)
@@ -341,15 +361,18 @@ class Table:
 
 
 def _build(top: Table, path: Path, env: Mapping[str, str]) -> Config:
-    top.check_keys(("database", "sources", "channels", "digest", "crawl", "model", "label"))
+    top.check_keys(("database", "sources", "channels", "digest", "crawl", "model", "label",
+                    "alerts"))
     database_url = _database_url(top.table("database"), path.parent, env)
     crawl = _crawl(top.table("crawl"), env)
     model = _model(top.table("model"))
     channels = _channels(top.tables("channels"), path.parent)
     digest = _digest(top.table("digest"), channels)
     sources = _sources(top.tables("sources"), ZoneInfo(digest.timezone))
+    alerts = top.table("alerts")
+    alerts.check_keys(("immediate",))
     return Config(path, database_url, sources, channels, digest, crawl, model,
-                  _label(top.table("label")))
+                  _label(top.table("label")), _immediate(alerts.table("immediate"), channels))
 
 
 def _database_url(table: Table, base: Path, env: Mapping[str, str]) -> str:
@@ -539,16 +562,7 @@ def _digest(table: Table, channels: tuple[ChannelConfig, ...]) -> DigestConfig:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise table.error("timezone", f"unknown time zone: {timezone!r}") from None
-    names = table.strings("channels", ())
-    configured = [channel.name for channel in channels]
-    for index, name in enumerate(names):
-        if name not in configured:
-            raise table.error(
-                f"channels[{index}]",
-                f"no channel named {name!r} (configured: {', '.join(configured) or 'none'})",
-            )
-        if name in names[:index]:
-            raise table.error(f"channels[{index}]", f"channel {name!r} is listed twice")
+    names = _channel_names(table, channels, ())
     return DigestConfig(
         schedule=_cron(table, "schedule", defaults.schedule, zone),
         timezone=timezone,
@@ -558,6 +572,43 @@ def _digest(table: Table, channels: tuple[ChannelConfig, ...]) -> DigestConfig:
         max_attempts=table.integer("max_attempts", defaults.max_attempts),
         retry_backoff=_duration(table, "retry_backoff") or defaults.retry_backoff,
     )
+
+
+def _channel_names(table: Table, channels: tuple[ChannelConfig, ...],
+                   default: Any = _MISSING) -> tuple[str, ...]:
+    """``channels``: names of configured channels, each once."""
+    names = table.strings("channels", default)
+    configured = [channel.name for channel in channels]
+    for index, name in enumerate(names):
+        if name not in configured:
+            raise table.error(
+                f"channels[{index}]",
+                f"no channel named {name!r} (configured: {', '.join(configured) or 'none'})",
+            )
+        if name in names[:index]:
+            raise table.error(f"channels[{index}]", f"channel {name!r} is listed twice")
+    return names
+
+
+def _immediate(table: Table, channels: tuple[ChannelConfig, ...]) -> ImmediateConfig | None:
+    """``[alerts.immediate]``, or None when the table is absent (no immediate alerts)."""
+    if not table.data:
+        return None
+    table.check_keys(("categories", "min_score", "channels", "max_per_hour"))
+    defaults = ImmediateConfig()
+    categories = table.strings("categories", defaults.categories)
+    for index, category in enumerate(categories):
+        if category not in CATEGORIES:
+            raise table.error(f"categories[{index}]", f"unknown category {category!r} "
+                              f"(known: {', '.join(CATEGORIES)})")
+    min_score = table.number("min_score", defaults.min_score, minimum=0.0)
+    if min_score > 1:
+        raise table.error("min_score", "must be at most 1 (a score is a probability)")
+    names = _channel_names(table, channels)
+    if not names:
+        raise table.error("channels", "name at least one channel")
+    return ImmediateConfig(categories=categories, min_score=min_score, channels=names,
+                           max_per_hour=table.integer("max_per_hour", defaults.max_per_hour))
 
 
 def _sources(tables: list[Table], timezone: ZoneInfo) -> tuple[SourceConfig, ...]:

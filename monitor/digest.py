@@ -118,18 +118,20 @@ def run_digest(config: Config, db: Database, version: str, *,
 
 
 def send_deliveries(config: Config, db: Database, *, env: Mapping[str, str] | None = None,
-                    retry: RetryMode = "backoff") -> list[DeliveryOutcome]:
-    """Send the stored digests' deliveries that are due, building nothing: the scheduler's
-    job between digests, so a channel that was down at nine gets its digest by itself."""
+                    retry: RetryMode = "backoff", only: int | None = None
+                    ) -> list[DeliveryOutcome]:
+    """Send the stored digests' deliveries that are due (``only`` that digest's), building
+    nothing: the scheduler's job between digests, so a channel that was down at nine gets
+    its digest by itself; and an immediate alert's sending."""
     env = os.environ if env is None else env
     with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
-        return _send_due(config, db, env, client, retry)
+        return _send_due(config, db, env, client, retry, only=only)
 
 
 def _send_due(config: Config, db: Database, env: Mapping[str, str], client: httpx.Client,
               retry: RetryMode, *, only: int | None = None) -> list[DeliveryOutcome]:
     """The outbox's due rows, to channels still configured, each sent as it was stored."""
-    channels = {c.name: c for c in config.digest_channels()}
+    channels = {c.name: c for c in config.outbox_channels()}
     send = _digest_sender(channels, config.digest.timezone, env, client)
     return send_due(db, channels, send, RetryPolicy.of(config.digest), retry, only=only)
 
@@ -157,7 +159,7 @@ def preview_digest(config: Config, db: Database, classifier: Classifier,
             text = judged_text(post)
             judgement = classifier.predict_one(text)
             if judgement.is_offer:
-                extra.append(_Flagged(
+                extra.append(Flagged(
                     id=post.id, source=session.get_one(Source, post.source_id).name,
                     title=post.title, text=post.text, first_seen_at=post.first_seen_at,
                     scores=dict(judgement.scores), labels=tuple(judgement.labels),
@@ -187,23 +189,16 @@ def _store_new_digest(db: Database, config: Config, version: str,
         built = _build_digest(session, config, version, created, since)
         if not built.posts and not config.digest.send_empty:
             return None
-        record = DigestRecord(created_at=created, since=since, entry_count=len(built.posts),
-                              text="", payload={})
-        session.add(record)
-        session.flush()
-        digest = replace(built.digest, id=record.id, uid=uuid.uuid4().hex)
-        record.text = render_text(in_timezone(digest, config.digest.timezone))
-        record.payload = digest.to_dict()
-        _record_posts(session, record.id, built.posts)
+        digest = store_digest(session, config, built.digest,
+                              [channel.name for channel in config.digest_channels()])
+        assert digest.id is not None
+        _record_posts(session, digest.id, built.posts)
         store_clusters(session, built.clustering)
-        for name in (channel.name for channel in config.digest_channels()):
-            session.add(Delivery(digest_id=record.id, channel=name, status="pending",
-                                 attempts=0, created_at=created, updated_at=created))
         del built  # the posts go before the collector resumes
         return digest
 
 
-def _record_posts(session: Session, digest_id: int, posts: Sequence[_Flagged]) -> None:
+def _record_posts(session: Session, digest_id: int, posts: Sequence[Flagged]) -> None:
     """Every post of the period goes into the digest, shown or not."""
     insert_rows(session, "digest_posts", ("digest_id", "post_id", "category"),
                 ("integer", "integer", "text"),
@@ -213,7 +208,7 @@ def _record_posts(session: Session, digest_id: int, posts: Sequence[_Flagged]) -
 # --- building the digest ------------------------------------------------------------------
 
 
-class _Flagged:
+class Flagged:
     """A flagged post on its way into a digest. ``url`` … ``entities`` are read only for the
     posts that are shown (None: not read yet). A plain class with slots: there are
     100,000 of them in a large digest, and a dataclass's __post_init__ costs a call each."""
@@ -239,14 +234,14 @@ class _Flagged:
         self.rank = (_SEVERITY[category], -scores.get(category, 0.0), id)
 
 
-def _severity(post: _Flagged) -> tuple[int, float, int]:
+def _severity(post: Flagged) -> tuple[int, float, int]:
     return post.rank
 
 
 @dataclass(frozen=True)
 class _Built:
     digest: Digest
-    posts: list[_Flagged]       # every post of the period, shown or not
+    posts: list[Flagged]       # every post of the period, shown or not
     clustering: Clustering
 
 
@@ -266,12 +261,12 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _build_digest(session: Session, config: Config, version: str, created: datetime,
-                  since: datetime | None, extra: Sequence[_Flagged] = ()) -> _Built:
+                  since: datetime | None, extra: Sequence[Flagged] = ()) -> _Built:
     """The digest of every flagged post no digest holds (and ``extra``, judged in memory).
 
     The feature texts of the posts are started first (a helper process takes most of them
     when there are many), and the sellers are worked out meanwhile."""
-    posts = _flagged(session, version) + list(extra)
+    posts = flagged(session, version) + list(extra)
     texts = [(post.id, post_text(post.title, post.text)) for post in posts]
     features = Features([text for _, text in texts])  # with many, a helper process starts
     contacts = _contacts(session, [post.id for post in posts if post.entities is None])
@@ -280,7 +275,7 @@ def _build_digest(session: Session, config: Config, version: str, created: datet
     sellers, seller_count = _sellers(session, posts, contacts, config.digest.max_entries)
     clustering = cluster_posts(session, texts, features.result())
 
-    members: dict[int, list[_Flagged]] = {}
+    members: dict[int, list[Flagged]] = {}
     for post in posts:
         members.setdefault(clustering.cluster_of[post.id], []).append(post)
     # each ad is led by its most severe post; only the max_entries most severe ads are shown
@@ -307,12 +302,45 @@ def _build_digest(session: Session, config: Config, version: str, created: datet
     return _Built(digest, posts, clustering)
 
 
+def one_post_digest(session: Session, config: Config, version: str, post: Flagged,
+                    cluster_id: int, created: datetime) -> Digest:
+    """A digest of one flagged post, shown whole: what an immediate alert sends, built and
+    rendered as the daily digest is, so every channel and format carries it unchanged."""
+    _read_details(session, version, [post])
+    sellers, seller_count = _sellers(session, [post], _contacts(session, [post.id]),
+                                     config.digest.max_entries)
+    return Digest(
+        id=None, created_at=created, entries=(_entry(post, _cluster(cluster_id, [post], None)),),
+        totals=Counter({post.category: 1}), cluster_count=1, known_clusters=0,
+        sellers=sellers, seller_count=seller_count, immediate=True)
+
+
+def store_digest(session: Session, config: Config, digest: Digest,
+                 channels: Sequence[str]) -> Digest:
+    """Store a built digest whole, with one pending delivery per channel, and give it its
+    id and uid: in the caller's transaction, with whatever else must commit with it."""
+    record = DigestRecord(created_at=digest.created_at, since=digest.since,
+                          entry_count=digest.total_posts, text="", payload={},
+                          immediate=digest.immediate)
+    session.add(record)
+    session.flush()
+    stored = replace(digest, id=record.id, uid=uuid.uuid4().hex)
+    record.text = render_text(in_timezone(stored, config.digest.timezone))
+    record.payload = stored.to_dict()
+    for name in channels:
+        session.add(Delivery(digest_id=record.id, channel=name, status="pending",
+                             attempts=0, created_at=digest.created_at,
+                             updated_at=digest.created_at))
+    return stored
+
+
 def _in_no_digest() -> Any:
     return select(DigestPost.post_id)
 
 
-def _flagged(session: Session, version: str) -> list[_Flagged]:
-    """Every post this model flags that no digest holds yet, oldest first.
+def flagged(session: Session, version: str, *where: Any) -> list[Flagged]:
+    """Every post this model flags that no digest holds yet (or that meets ``where``
+    instead, for immediate alerts), oldest first.
 
     Read through Core with the JSON columns as text: at 100,000 rows the ORM's row handling
     and the JSON type's result processing are most of the time."""
@@ -323,12 +351,12 @@ def _flagged(session: Session, version: str) -> list[_Flagged]:
                cast(Prediction.scores, Text), cast(Prediction.labels, Text))
         .join(Prediction, and_(Prediction.post_id == Post.id,
                                Prediction.model_version == version))
-        .where(Prediction.is_offer.is_(True), Post.id.not_in(_in_no_digest()))
+        .where(Prediction.is_offer.is_(True), *(where or (Post.id.not_in(_in_no_digest()),)))
         .order_by(Post.id)).all()
     # every row's scores and labels in one parse: one call instead of 200,000
     parsed = json.loads("[" + ",".join(f"{scores},{labels}" for *_, scores, labels in rows)
                         + "]")
-    return [_Flagged(post_id, sources[source_id], title, text, _utc(first_seen),
+    return [Flagged(post_id, sources[source_id], title, text, _utc(first_seen),
                      parsed[2 * index], tuple(parsed[2 * index + 1]))
             for index, (post_id, source_id, title, text, first_seen, _, _) in enumerate(rows)]
 
@@ -371,7 +399,7 @@ def _id_ranges(ids: Sequence[int], gap: int = 10_000) -> list[tuple[int, int]]:
     return ranges
 
 
-def _read_details(session: Session, version: str, posts: Sequence[_Flagged]) -> None:
+def _read_details(session: Session, version: str, posts: Sequence[Flagged]) -> None:
     """Link, time, terms and every entity, for the posts that are shown."""
     wanted = {post.id: post for post in posts if post.url is None}
     ids = sorted(wanted)
@@ -394,7 +422,7 @@ def _read_details(session: Session, version: str, posts: Sequence[_Flagged]) -> 
             wanted[post_id].entities = tuple(entities.get(post_id, ()))
 
 
-def _cluster(cluster_id: int, group: Sequence[_Flagged],
+def _cluster(cluster_id: int, group: Sequence[Flagged],
              earlier: tuple[int, datetime] | None) -> Cluster:
     sources = Counter(post.source for post in group)
     return Cluster(
@@ -405,7 +433,7 @@ def _cluster(cluster_id: int, group: Sequence[_Flagged],
     )
 
 
-def _entry(post: _Flagged, cluster: Cluster) -> DigestEntry:
+def _entry(post: Flagged, cluster: Cluster) -> DigestEntry:
     return DigestEntry(
         post_id=post.id,
         category=post.category,
@@ -422,7 +450,7 @@ def _entry(post: _Flagged, cluster: Cluster) -> DigestEntry:
     )
 
 
-def _sellers(session: Session, posts: Sequence[_Flagged],
+def _sellers(session: Session, posts: Sequence[Flagged],
              contacts: Mapping[int, Sequence[tuple[str, str]]],
              limit: int) -> tuple[tuple[Seller, ...], int]:
     """The period's handles, grouped: two handles in one post are linked (union-find), and
@@ -438,7 +466,7 @@ def _sellers(session: Session, posts: Sequence[_Flagged],
         return handle
 
     by_id = {post.id: post for post in posts}
-    posting: list[tuple[_Flagged, list[int]]] = []
+    posting: list[tuple[Flagged, list[int]]] = []
     for post_id, handles in contacts.items():
         post = by_id.get(post_id)
         if post is None or not handles:
@@ -457,8 +485,8 @@ def _sellers(session: Session, posts: Sequence[_Flagged],
                 parent[other] = first
         posting.append((post, ids))
     # Every handle of a post has one root: a post belongs to exactly one seller.
-    group_posts: dict[int, list[_Flagged]] = {}
-    handle_posts: list[list[_Flagged]] = [[] for _ in parent]
+    group_posts: dict[int, list[Flagged]] = {}
+    handle_posts: list[list[Flagged]] = [[] for _ in parent]
     for post, ids in posting:
         group_posts.setdefault(root(ids[0]), []).append(post)
         for index in ids:
@@ -519,6 +547,7 @@ def _previous_totals(session: Session) -> dict[str, int] | None:
     """The previous digest's posts per category, as its payload says (``totals``; digests
     stored before totals existed had every post as an entry, so their ``counts``)."""
     payload = session.scalar(select(DigestRecord.payload)
+                             .where(DigestRecord.immediate.is_(False))
                              .order_by(DigestRecord.created_at.desc(), DigestRecord.id.desc())
                              .limit(1))
     if not isinstance(payload, Mapping):
@@ -597,7 +626,8 @@ def _send(config: ChannelConfig, digest: Digest, env: Mapping[str, str],
 
 
 def _last_digest_time(session: Session) -> datetime | None:
-    return session.scalar(select(func.max(DigestRecord.created_at)))
+    return session.scalar(select(func.max(DigestRecord.created_at))
+                          .where(DigestRecord.immediate.is_(False)))
 
 
 def _excerpt(text: str) -> str:

@@ -72,6 +72,7 @@ from monitor.db import Database
 from monitor.db.engine import is_sqlite, parse_url, sqlite_file
 from monitor.digest import DigestReport, run_digest, send_deliveries
 from monitor.errors import DoxwatchError
+from monitor.immediate import send_immediate
 from monitor.modelstore import configured_classifier
 from monitor.outbox import DeliveryOutcome
 
@@ -141,8 +142,19 @@ def run_once(config: Config, db: Database, *, debug: bool = False) -> OnceReport
 
 
 def classify(config: Config, db: Database) -> ClassifyReport:
-    """Judge what the active model has not judged, with the configured threshold offset."""
-    return classify_pending(db, configured_classifier(config, db))
+    """Judge what the active model has not judged, with the configured threshold offset;
+    then send the immediate alerts, if configured, for what it flagged. Their failure is
+    logged, never the job's: the outbox keeps and retries what was stored."""
+    report = classify_pending(db, configured_classifier(config, db))
+    if config.immediate is not None:
+        try:
+            alerts = send_immediate(config, db, report.model_version)
+        except Exception:
+            log.exception("immediate alerts failed")
+        else:
+            log.info("immediate alerts: %d sent, %d suppressed", alerts.sent, alerts.suppressed)
+            _log_deliveries(alerts.deliveries)
+    return report
 
 
 # --- cron ------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from alerts.digest import Undelivered
 from monitor.config import Config
@@ -14,6 +16,7 @@ from monitor.db import Database, mask_url
 from monitor.db.schema import (
     Delivery,
     DigestRecord,
+    ImmediateAlert,
     Post,
     Prediction,
     Source,
@@ -52,6 +55,8 @@ class StatusReport:
     # deliveries that gave up ([digest] max_attempts), every one until sent or retried:
     # a digest reports each once, status as long as it stands
     given_up: tuple[Undelivered, ...] = ()
+    # immediate alerts of the last 24 hours: (sent, suppressed); None when not configured
+    immediate: tuple[int, int] | None = None
 
 
 def collect_status(config: Config, db: Database) -> StatusReport:
@@ -65,7 +70,8 @@ def collect_status(config: Config, db: Database) -> StatusReport:
                 Prediction.model_version == model, Prediction.is_offer.is_(True))) or 0
             unclassified = session.scalar(
                 select(func.count(Post.id)).where(Post.id.not_in(judged))) or 0
-        last_digest = session.scalar(select(func.max(DigestRecord.created_at)))
+        last_digest = session.scalar(select(func.max(DigestRecord.created_at))
+                                     .where(DigestRecord.immediate.is_(False)))
         stopped = given_up(session, RetryPolicy.of(config.digest))
         unsent = session.scalar(
             select(func.count(Delivery.id)).where(Delivery.status != "sent")) or 0
@@ -85,7 +91,16 @@ def collect_status(config: Config, db: Database) -> StatusReport:
             sources=sources,
             given_up=tuple(replace(u, digest_created_at=u.digest_created_at.astimezone(zone))
                            for u in stopped),
+            immediate=_immediate_counts(session) if config.immediate else None,
         )
+
+
+def _immediate_counts(session: Session) -> tuple[int, int]:
+    since = datetime.now(UTC) - timedelta(hours=24)
+    counts = dict(session.execute(
+        select(ImmediateAlert.status, func.count(ImmediateAlert.id))
+        .where(ImmediateAlert.created_at >= since).group_by(ImmediateAlert.status)).all())
+    return counts.get("sent", 0), counts.get("suppressed", 0)
 
 
 def _source_status(session, source, broken_after: int) -> SourceStatus:

@@ -73,9 +73,9 @@ class EmailChannel(Channel[EmailMessage]):
     def prepare(self, digest: Digest) -> EmailMessage:
         settings = self.options
         message = EmailMessage()
-        message["Subject"] = (
-            f"{settings['subject_prefix']} {headline(digest)} — {digest.created_at.date()}"
-        )
+        kind = "Immediate alert: " if digest.immediate else ""
+        message["Subject"] = (f"{settings['subject_prefix']} {kind}{headline(digest)} — "
+                              f"{digest.created_at.date()}")
         message["From"] = settings["sender"]
         message["To"] = ", ".join(settings["to"])
         message["Date"] = format_datetime(digest.created_at)

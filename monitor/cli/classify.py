@@ -42,6 +42,8 @@ def register(app: typer.Typer, state: State) -> None:
             report = classify_pending(state.database(), classifier)
             out_console().print(f"classified {counted(report.classified, 'post')} with model "
                                 f"{report.model_version}: {counted(report.flagged, 'offer')}")
+            if state.config().immediate is not None:
+                _immediate_alerts(state, report.model_version)
 
     @models_app.command("list")
     def models_list() -> None:
@@ -105,3 +107,18 @@ def _classify_texts(classifier, texts: list[str], explain: bool) -> None:
         if explain and judgement.terms:
             console.print("  because: " + ", ".join(
                 f"{term} ({weight:+.2f})" for term, weight in judgement.terms), markup=False)
+
+
+def _immediate_alerts(state: State, version: str) -> None:
+    """Send the immediate alerts for what was just flagged; exit 1 if a send failed (the
+    outbox retries it)."""
+    from monitor.immediate import send_immediate
+
+    report = send_immediate(state.config(), state.database(), version)
+    out_console().print(f"immediate alerts: {report.sent} sent, "
+                        f"{report.suppressed} suppressed")
+    for failure in report.failed:
+        err_console().print(f"immediate alert {failure.digest_id} -> {failure.channel}: "
+                            f"failed ({failure.error})", markup=False)
+    if report.failed:
+        raise typer.Exit(1)

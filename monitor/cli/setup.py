@@ -94,6 +94,9 @@ def _print_status(report) -> None:
     console.print(f"Last digest: {report.last_digest or 'never'}"
                   + (f"  (deliveries waiting for retry: {report.failed_deliveries})"
                      if report.failed_deliveries else ""))
+    if report.immediate is not None:
+        sent, suppressed = report.immediate
+        console.print(f"Immediate alerts, last 24 h: {sent} sent, {suppressed} suppressed")
     if report.given_up:
         from alerts.render import RETRY_GIVEN_UP, undelivered_text
 

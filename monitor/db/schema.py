@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -43,6 +44,7 @@ NAMING_CONVENTION = {
 
 CRAWL_STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
+IMMEDIATE_STATUSES = ("sent", "suppressed")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -260,6 +262,8 @@ class DigestRecord(Base):
     entry_count: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]]
+    # an immediate alert's one post, not a period: never the "since" of a digest
+    immediate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     posts: Mapped[list[DigestPost]] = relationship(
         back_populates="digest", cascade="all, delete-orphan", passive_deletes=True
@@ -285,6 +289,26 @@ class DigestPost(Base):
 
     digest: Mapped[DigestRecord] = relationship(back_populates="posts")
     post: Mapped[Post] = relationship()
+
+
+class ImmediateAlert(Base):
+    """A post considered for an immediate alert: ``sent`` (its one-entry digest is
+    ``digest_id``) or ``suppressed`` (``reason``: a repost, the rate limit). Unique on the
+    post, so two processes that classify at once never alert on one post twice."""
+
+    __tablename__ = "immediate_alerts"
+    __table_args__ = (
+        UniqueConstraint("post_id"),
+        CheckConstraint(_one_of("status", IMMEDIATE_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    digest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digests.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
 
 
 class Delivery(Base):

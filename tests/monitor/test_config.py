@@ -121,7 +121,7 @@ schedule = "*/61 * * * *"
 @pytest.mark.parametrize(("text", "field", "message"), [
     ("a = \n", "line 1", "invalid TOML: Invalid value (column 5)"),
     ("[colour]\n", "colour",
-     "unknown key (known: database, sources, channels, digest, crawl, model, label)"),
+     "unknown key (known: database, sources, channels, digest, crawl, model, label, alerts)"),
     ("[sources]\nname = 'x'\n", "sources", "expected an array, got a table"),
     (MINIMAL_SOURCE + "colour = 'red'\n", "sources[0].colour",
      "unknown key (known: name, kind, urls, options, schedule, enabled, max_pages, refetch_after, obey_robots, proxy, proxy_env, headers, headers_env, cookies, cookies_env)"),
