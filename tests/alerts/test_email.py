@@ -211,3 +211,10 @@ def test_validate_names_the_bad_option(extra: dict[str, Any], field: str) -> Non
         EmailChannel.validate(options(25) | extra)
 
     assert caught.value.field == field
+
+
+def test_an_immediate_alert_says_so_in_its_subject(smtp_server: Mailbox) -> None:
+    channel = EmailChannel("mail", options(smtp_server.port, subject_prefix="[SOC]"), env={})
+    channel.send(replace(sample_digest(), immediate=True))
+    assert received_subjects(smtp_server) == [
+        "[SOC] Immediate alert: 3 new offers — 2026-11-23"]

@@ -409,3 +409,13 @@ def test_a_digest_stored_before_reposts_were_collapsed_renders_without_marks() -
 
     assert "[NEW]" not in output and "KNOWN" not in output and "Seen:" not in output
     assert "3 posts are 3 distinct ads." in output
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_an_immediate_alert_is_called_one_in_every_format(
+        renderer: Callable[[Digest], str]) -> None:
+    immediate = replace(sample_digest(), immediate=True)
+    assert "doxwatch immediate alert: 3 new offers" in _readable(renderer, renderer(immediate))
+    assert "immediate alert" not in renderer(sample_digest())
+    assert json.loads(render_json(immediate))["immediate"] is True
+    assert Digest.from_dict(immediate.to_dict()).immediate is True
