@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
@@ -188,6 +188,17 @@ def test_an_empty_digest_says_so(http_server: LoopbackServer, service: Service) 
     assert "doxwatch digest 8: No new offers" in text
     assert ("No new offers from 2026-11-22 09:00+08:00 to 2026-11-23 09:00+08:00." in text)
     assert posted_ids(text) == []
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=ids(SERVICES))
+def test_an_immediate_alert_is_titled_as_one(http_server: LoopbackServer,
+                                             service: Service) -> None:
+    robot = serve(http_server, service)
+    make(service, service.url(http_server, robot)).send(
+        replace(sample_digest(), immediate=True))
+
+    (payload,) = robot.accepted
+    assert "doxwatch immediate alert 42: 3 new offers" in service.text(payload)
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=ids(SERVICES))
