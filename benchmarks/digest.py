@@ -258,7 +258,7 @@ def _checkpoint(db) -> None:
 # --- one measured digest (in a child process) ----------------------------------------------
 
 PHASES = {
-    "monitor.digest": ("_flagged", "_contacts", "cluster_posts", "_read_details",
+    "monitor.digest": ("flagged", "_contacts", "cluster_posts", "_read_details",
                        "earlier_posts", "_sellers", "_previous_totals", "broken_sources",
                        "store_clusters", "_record_posts", "render_text", "in_timezone"),
 
