@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.db import open_database, upgrade_database
-from monitor.scheduler import SchedulerBusy, scheduler_holder, scheduler_lock
+from monitor.schedule_lock import SchedulerBusy, scheduler_holder, scheduler_lock
 from tests.monitor.cli_helpers import run_cli, write_config
 
 

@@ -19,7 +19,8 @@ from sqlalchemy import func, select, text
 from monitor.config import load_config
 from monitor.db import open_database
 from monitor.db.schema import DigestRecord
-from monitor.scheduler import JOBS_TABLE, build_scheduler
+from monitor.jobstore import JOBS_TABLE
+from monitor.scheduler import build_scheduler
 from tests.helpers import LoopbackServer, loopback_server
 from tests.monitor.cli_helpers import run_cli, write_config
 

@@ -20,12 +20,8 @@ from sqlalchemy import text
 
 from monitor.config import load_config
 from monitor.db import open_database
-from monitor.scheduler import (
-    JOBS_TABLE,
-    build_scheduler,
-    cron_trigger,
-    decode_job,
-)
+from monitor.jobstore import JOBS_TABLE, cron_trigger, decode_job
+from monitor.scheduler import build_scheduler
 from tests.monitor.cli_helpers import run_cli, write_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
