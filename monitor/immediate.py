@@ -23,8 +23,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,7 @@ log = logging.getLogger("doxwatch.immediate")
 
 WINDOW = timedelta(hours=24)
 HOUR = timedelta(hours=1)
+SENDER_LOCK_KEY = int.from_bytes(b"doxwimm\x00", "big")  # pg_advisory_xact_lock(bigint)
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,10 @@ def send_immediate(config: Config, db: Database, version: str, *,
     with db.session() as session:
         decisions = _decide(session, settings, version, now)
     for decision in decisions:
-        digest_id = _record(db, config, version, decision, now)
-        if digest_id is not None:
-            sent_ids.append(digest_id)
-        elif decision.reason is not None:
+        recorded = _record(db, config, version, decision, now)
+        if isinstance(recorded, int):
+            sent_ids.append(recorded)
+        elif recorded == "suppressed":
             suppressed += 1
     deliveries: list[DeliveryOutcome] = []
     for digest_id in sent_ids:
@@ -113,7 +115,7 @@ def _decide(session: Session, settings: ImmediateConfig, version: str,
         elif cluster in taken:
             reason = "repost of an ad already alerted on"
         elif budget <= 0:
-            reason = f"rate limit ({settings.max_per_hour} per hour)"
+            reason = _rate_limit(settings)
         else:
             reason = None
             taken.add(cluster)
@@ -127,33 +129,54 @@ def _above(post: Flagged, settings: ImmediateConfig) -> bool:
                for category in settings.categories)
 
 
+def _rate_limit(settings: ImmediateConfig) -> str:
+    return f"rate limit ({settings.max_per_hour} per hour)"
+
+
 def _sent_since(session: Session, moment: datetime) -> int:
     return session.scalar(select(func.count(ImmediateAlert.id)).where(
         ImmediateAlert.status == "sent", ImmediateAlert.created_at >= moment)) or 0
 
 
+def _one_sender_at_a_time(session: Session) -> None:
+    """Hold, until this transaction ends, the right to record an alert as sent, so that the
+    hourly count read next cannot change before the commit. SQLite needs nothing more: the
+    INSERT that follows takes the database's one write lock until the commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SENDER_LOCK_KEY})
+
+
 def _record(db: Database, config: Config, version: str, decision: _Decision,
-            now: datetime) -> int | None:
+            now: datetime) -> int | Literal["suppressed", "decided elsewhere"]:
     """Record one decision (with the alert's digest and deliveries, if it is sent) in one
     transaction; the digest's id if one was stored. Another process that decided on the
-    post first wins: the unique post id refuses this one, and nothing of it is kept."""
-    assert config.immediate is not None
+    post first wins: the unique post id refuses this one, and nothing of it is kept. The
+    hourly limit is checked again here, under a lock: passes that decided at once, in
+    several processes or threads, each counted only the alerts recorded before them."""
+    settings = config.immediate
+    assert settings is not None
     try:
         with db.session() as session:
+            if decision.reason is None:
+                _one_sender_at_a_time(session)
             alert = ImmediateAlert(post_id=decision.post.id, status="suppressed",
                                    reason=decision.reason, created_at=now)
             session.add(alert)
             session.flush()  # the unique post id, before anything is built
-            if decision.reason is not None:
+            if decision.reason is None and _sent_since(session, now - HOUR) \
+                    >= settings.max_per_hour:
+                # another process's alerts, recorded since this pass decided, used the hour
+                alert.reason = _rate_limit(settings)
+            if alert.reason is not None:
                 log.info("immediate alert for post %s suppressed: %s", decision.post.id,
-                         decision.reason)
-                return None
+                         alert.reason)
+                return "suppressed"
             digest = one_post_digest(session, config, version, decision.post,
                                      decision.cluster_id, now)
-            stored = store_digest(session, config, digest, config.immediate.channels)
+            stored = store_digest(session, config, digest, settings.channels)
             alert.status, alert.digest_id = "sent", stored.id
             return stored.id
     except IntegrityError:
         log.info("post %s: another process decided on its immediate alert first",
                  decision.post.id)
-        return None
+        return "decided elsewhere"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from monitor import immediate
 from monitor.classify import classify_pending
-from monitor.config import ConfigError, external_source, load_config
+from monitor.config import Config, ConfigError, external_source, load_config
 from monitor.db import get_or_create_source, open_database, upgrade_database
 from monitor.db.schema import Delivery, DigestPost, DigestRecord, ImmediateAlert, Post
 from monitor.digest import send_deliveries
@@ -197,30 +198,38 @@ def test_without_the_table_nothing_is_sent_at_once(capsys, tmp_path) -> None:
         assert "Immediate alerts" not in run_cli(capsys, "--config", config, "status").out
 
 
+def _classified(db_url: str, tmp_path: Path, receiver_url: str, posts: list[dict], *,
+                max_per_hour: int = 10) -> tuple[Config, str]:
+    """A database at ``db_url`` holding ``posts``, judged; (its configuration, the model)."""
+    config = load_config(write_config(tmp_path / "c.toml", f"""
+[database]
+url = "{db_url}"
+[alerts.immediate]
+channels = ["now"]
+max_per_hour = {max_per_hour}
+[[channels]]
+name = "now"
+kind = "webhook"
+url = "{receiver_url}"
+"""))
+    upgrade_database(db_url)
+    with open_database(db_url) as db:
+        with db.session() as session:
+            source = get_or_create_source(session, external_source("elsewhere"))
+            upsert_posts(session, source, [
+                {"external_id": post["id"], "url": post["url"], "title": post["title"],
+                 "text": post["text"]} for post in posts])
+        version = classify_pending(db, configured_classifier(config, db)).model_version
+    return config, version
+
+
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_two_processes_at_once_alert_once_and_old_posts_wait_for_the_digest(
         db_url, tmp_path, monkeypatch):
     receiver = Receiver(delay=0.2)
     with loopback_server(receiver):
-        path = write_config(tmp_path / "c.toml", f"""
-[database]
-url = "{db_url}"
-[alerts.immediate]
-channels = ["now"]
-[[channels]]
-name = "now"
-kind = "webhook"
-url = "{receiver.url('/now')}"
-""")
-        config = load_config(path)
-        upgrade_database(db_url)
+        config, version = _classified(db_url, tmp_path, receiver.url("/now"), DISTINCT_DOX[:2])
         with open_database(db_url) as db:
-            with db.session() as session:
-                source = get_or_create_source(session, external_source("elsewhere"))
-                upsert_posts(session, source, [
-                    {"external_id": post["id"], "url": post["url"], "title": post["title"],
-                     "text": post["text"]} for post in DISTINCT_DOX[:2]])
-            version = classify_pending(db, configured_classifier(config, db)).model_version
             # a day and more later, nothing is new enough to alert on
             later = datetime.now(UTC) + timedelta(hours=25)
             assert send_immediate(config, db, version, now=later).sent == 0
@@ -251,6 +260,45 @@ url = "{receiver.url('/now')}"
                 sent = session.scalars(select(Delivery.status)).all()
                 assert sent == ["sent", "sent"]
         assert len(receiver.posts()) == 2
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_passes_that_decided_at_once_never_send_more_than_the_hourly_limit(db_url, tmp_path):
+    """Three passes (processes, or the scheduler's crawl threads) each decided, before any of
+    them recorded, to send a different post, as each saw an hour with no alerts: recorded
+    at once, two are sent and the third is held by the limit."""
+    receiver = Receiver()
+    with loopback_server(receiver):
+        config, version = _classified(db_url, tmp_path, receiver.url("/now"), DISTINCT_DOX[:3],
+                                      max_per_hour=2)
+        assert config.immediate is not None
+        with open_database(db_url) as db:
+            now = datetime.now(UTC)
+            with db.session() as session:
+                decisions = immediate._decide(session, config.immediate, version, now)
+            assert len(decisions) == 3  # distinct ads, each above the threshold
+            each_alone = [replace(decision, reason=None) for decision in decisions]
+
+            barrier = threading.Barrier(3, timeout=30)
+            results: list[object] = []
+
+            def record(decision) -> None:
+                barrier.wait()
+                results.append(immediate._record(db, config, version, decision, now))
+
+            threads = [threading.Thread(target=record, args=(d,)) for d in each_alone]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert results.count("suppressed") == 1
+            assert sum(isinstance(result, int) for result in results) == 2
+            with db.session() as session:
+                statuses = sorted(session.execute(
+                    select(ImmediateAlert.status, ImmediateAlert.reason)).all(), key=str)
+                assert statuses == [("sent", None), ("sent", None),
+                                    ("suppressed", "rate limit (2 per hour)")]
+                assert len(session.scalars(select(Delivery)).all()) == 2
 
 
 @pytest.mark.parametrize(("table", "field", "message"), [
