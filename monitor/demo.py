@@ -75,8 +75,8 @@ def run_demo(db_path: Path | None = None, output_dir: Path | None = None, *,
         db.dispose()
         if db_path is None:
             _remove_database(workdir / "demo.db")
-            if output_dir != workdir.resolve():
-                shutil.rmtree(workdir, ignore_errors=True)
+        if output_dir != workdir.resolve():  # neither the database nor the digest is there
+            shutil.rmtree(workdir, ignore_errors=True)
     return DemoReport(base_url, database_url if db_path else None, output_dir, crawls,
                       classified, digest)
 

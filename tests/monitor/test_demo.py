@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,10 +17,12 @@ from tests.monitor.cli_helpers import run_cli
 pytestmark = pytest.mark.usefixtures("classifier")
 
 
-def test_demo_shows_the_offers_and_none_of_the_benign_posts(capsys, tmp_path):
+def test_demo_shows_the_offers_and_none_of_the_benign_posts(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts its dirs
     db_file, out_dir = tmp_path / "demo.db", tmp_path / "out"
     result = run_cli(capsys, "demo", "--db", str(db_file), "--out", str(out_dir))
     assert result.code == 0, result.out + result.err
+    assert not list(tmp_path.glob("doxwatch-demo-*"))  # --db and --out: no working directory
     assert "demo-forum: ok" in result.out.replace("crawled ", "")
     html_files = list(out_dir.glob("digest-*.html"))
     assert len(html_files) == 1 and f"HTML digest: {html_files[0]}" in result.out
@@ -52,8 +55,6 @@ def _key(post: Post, source: str) -> str:
 
 
 def test_the_demo_leaves_no_database_behind_unless_asked(capsys, tmp_path, monkeypatch):
-    import tempfile
-
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where mkdtemp puts its dirs
     out_dir = tmp_path / "out"
     result = run_cli(capsys, "demo", "--out", str(out_dir))
